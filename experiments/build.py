@@ -1,0 +1,118 @@
+"""The one place where a config becomes objects: explicit registries from name to constructor.
+Library code never sees a ConfigDict; this module reads it and passes plain arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import ml_collections
+import numpy as np
+
+from gen_jax.data import load_dataset
+from gen_jax.diffusion.losses import PREDICTIONS
+from gen_jax.diffusion.objective import DiffusionObjective
+from gen_jax.diffusion.schedules import BETA_SCHEDULES, make_schedule
+from gen_jax.nn.unet import UNet
+from gen_jax.samplers import SAMPLERS
+from gen_jax.samplers.common import SPACINGS
+from gen_jax.train.state import make_optimizer
+
+MODELS = {"unet": UNet}
+
+
+def _require(cond: bool, field: str, expected: str, found) -> None:
+    if not cond:
+        raise ValueError(f"config.{field}: expected {expected}, found {found!r}")
+
+
+def validate(c: ml_collections.ConfigDict) -> None:
+    """Check values that would otherwise fail deep inside jit, naming the field."""
+    _require(c.model.name in MODELS, "model.name", f"one of {sorted(MODELS)}", c.model.name)
+    _require(c.model.channels >= 1, "model.channels", "a positive int", c.model.channels)
+    _require(len(c.model.channel_mult) >= 1 and all(m >= 1 for m in c.model.channel_mult),
+             "model.channel_mult", "a non-empty tuple of positive ints", c.model.channel_mult)
+    _require(0.0 <= c.model.dropout < 1.0, "model.dropout", "a value in [0, 1)", c.model.dropout)
+    _require(c.objective.name in OBJECTIVES, "objective.name", f"one of {sorted(OBJECTIVES)}", c.objective.name)
+    _require(c.objective.schedule in BETA_SCHEDULES, "objective.schedule", f"one of {BETA_SCHEDULES}", c.objective.schedule)
+    _require(c.objective.num_timesteps >= 2, "objective.num_timesteps", "an int >= 2", c.objective.num_timesteps)
+    _require(c.objective.prediction in PREDICTIONS, "objective.prediction", f"one of {PREDICTIONS}", c.objective.prediction)
+    _require(0.0 <= c.objective.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", c.objective.cond_drop_prob)
+    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {SAMPLERS}", c.sampler.name)
+    _require(1 <= c.sampler.num_steps <= c.objective.num_timesteps, "sampler.num_steps",
+             f"an int in [1, objective.num_timesteps={c.objective.num_timesteps}]", c.sampler.num_steps)
+    _require(c.sampler.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", c.sampler.spacing)
+    _require(c.sampler.eta >= 0, "sampler.eta", "a value >= 0", c.sampler.eta)
+    _require(c.optim.learning_rate > 0, "optim.learning_rate", "a value > 0", c.optim.learning_rate)
+    _require(0.0 <= c.optim.ema_decay < 1.0, "optim.ema_decay", "a value in [0, 1)", c.optim.ema_decay)
+    _require(c.train.steps >= 1, "train.steps", "an int >= 1", c.train.steps)
+    _require(c.train.batch_size >= 1, "train.batch_size", "an int >= 1", c.train.batch_size)
+    _require(c.train.log_every >= 1, "train.log_every", "an int >= 1", c.train.log_every)
+    _require(c.train.ckpt_every >= 0, "train.ckpt_every", "an int >= 0", c.train.ckpt_every)
+
+
+def dataset(c: ml_collections.ConfigDict):
+    return load_dataset(c.data.name, c.data.dir or None, c.data.split)
+
+
+def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
+    m = c.model
+    conditional = m.class_conditional
+    if conditional and not num_classes:
+        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    # Attention runs at feature-map sizes; levels halve H from image_shape[0].
+    model = MODELS[m.name](channels=m.channels, channel_mult=tuple(m.channel_mult),
+                           num_res_blocks=m.num_res_blocks,
+                           attention_resolutions=tuple(m.attention_resolutions),
+                           num_heads=m.num_heads, dropout=m.dropout,
+                           num_classes=num_classes if conditional else None)
+    tx, lr = make_optimizer(c.optim.learning_rate, c.optim.warmup_steps, c.optim.grad_clip or None,
+                            c.optim.weight_decay,
+                            decay_steps=c.train.steps if c.optim.cosine_decay else None)
+    o = c.objective
+    return DiffusionObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),
+                              image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
+                              prediction=o.prediction,
+                              num_classes=num_classes if conditional else None,
+                              cond_drop_prob=o.cond_drop_prob if conditional else 0.0,
+                              ema_decay=c.optim.ema_decay)
+
+
+OBJECTIVES = {"ddpm": build_ddpm}
+
+
+def objective(c: ml_collections.ConfigDict, image_shape, num_classes):
+    validate(c)
+    return OBJECTIVES[c.objective.name](c, image_shape, num_classes)
+
+
+# --- the run's record in its workdir: what sample.py needs to rebuild the objective ---------------
+def save_run_info(workdir: str, c: ml_collections.ConfigDict, image_shape, num_classes, class_names=None):
+    if jax.process_index() != 0:
+        return
+    os.makedirs(workdir, exist_ok=True)
+    info = {"config": json.loads(c.to_json()), "image_shape": list(image_shape),
+            "num_classes": num_classes, "class_names": list(class_names) if class_names else None}
+    with open(os.path.join(workdir, "run.json"), "w") as f:
+        json.dump(info, f, indent=1)
+
+
+def load_run_info(workdir: str):
+    path = os.path.join(workdir, "run.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: --workdir must be a directory written by "
+                                f"experiments.main (it holds run.json and checkpoints/)")
+    with open(path) as f:
+        info = json.load(f)
+    c = ml_collections.ConfigDict(info["config"])
+    # JSON turns tuples into lists; the network wants tuples.
+    for k in ("channel_mult", "attention_resolutions"):
+        c.model[k] = tuple(c.model[k])
+    return c, tuple(info["image_shape"]), info["num_classes"], info.get("class_names")
+
+
+def image_info(ds) -> tuple:
+    return tuple(ds.images.shape[1:]), ds.num_classes
+
+

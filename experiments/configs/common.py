@@ -1,0 +1,73 @@
+"""Shared config sections. Each experiment config composes these and overrides a few fields."""
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0                          # seeds init, data order and training noise
+
+    c.data = ml_collections.ConfigDict()
+    c.data.name = "digits"              # digits | mnist | fashion_mnist | cifar10 | emoji | tfds:NAME
+    c.data.dir = ""                     # data directory ("" -> $GEN_JAX_DATA_DIR, else embedded only)
+    c.data.split = "train"              # split to train on
+
+    c.model = ml_collections.ConfigDict()
+    c.model.name = "unet"               # network registry key (experiments/build.py)
+    c.model.channels = 32               # base channel count
+    c.model.channel_mult = (1, 2)       # channel multiplier per resolution level
+    c.model.num_res_blocks = 1          # residual blocks per level
+    c.model.attention_resolutions = (4,)  # feature-map sizes (H) with self-attention
+    c.model.num_heads = 4               # attention heads
+    c.model.dropout = 0.0               # dropout inside residual blocks
+    c.model.class_conditional = False   # add a class embedding (with a null class for CFG)
+
+    c.objective = ml_collections.ConfigDict()
+    c.objective.name = "ddpm"           # objective registry key
+    c.objective.schedule = "linear"     # beta schedule: linear | cosine
+    c.objective.num_timesteps = 1000    # T
+    c.objective.prediction = "eps"      # network target: eps | x0 | v
+    c.objective.cond_drop_prob = 0.0    # P(label dropped) for classifier-free guidance
+
+    c.sampler = ml_collections.ConfigDict()
+    c.sampler.name = "ddim"             # sampler for the final grid: ddim | ddpm
+    c.sampler.num_steps = 50            # network calls for the final grid
+    c.sampler.eta = 0.0                 # DDIM eta (0: deterministic)
+    c.sampler.spacing = "trailing"      # timestep spacing: leading | linspace | trailing
+
+    c.optim = ml_collections.ConfigDict()
+    c.optim.learning_rate = 2e-4        # peak learning rate (AdamW)
+    c.optim.warmup_steps = 200          # linear warm-up steps
+    c.optim.grad_clip = 1.0             # global-norm clip (0 disables)
+    c.optim.weight_decay = 0.0          # AdamW weight decay
+    c.optim.ema_decay = 0.999           # EMA of parameters used for sampling
+    c.optim.cosine_decay = False        # cosine-decay the learning rate to 0 at train.steps
+
+    c.train = ml_collections.ConfigDict()
+    c.train.steps = 3000                # total optimiser steps
+    c.train.batch_size = 64             # global batch (split over all devices)
+    c.train.log_every = 50              # steps between logged scalars
+    c.train.ckpt_every = 500            # steps between checkpoints
+    c.train.keep_checkpoints = 3        # checkpoints kept
+    c.train.sample_every = 1000         # steps between preview grids (0: never)
+    c.train.num_preview = 64            # images per preview grid
+    c.train.num_final_samples = 100     # images in the final grid (samples.png)
+    return c
+
+
+def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Shrink any config to a seconds-long run (tests train every config's smoke variant)."""
+    c.model.channels = 8
+    c.model.num_res_blocks = 1
+    c.model.num_heads = 1
+    c.objective.num_timesteps = 20
+    c.sampler.num_steps = 3
+    c.optim.warmup_steps = 1
+    c.train.steps = 2
+    c.train.batch_size = 8
+    c.train.log_every = 1
+    c.train.ckpt_every = 1
+    c.train.sample_every = 2
+    c.train.num_preview = 4
+    c.train.num_final_samples = 4
+    return c

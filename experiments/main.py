@@ -1,0 +1,61 @@
+"""Train any method from a config; resumes from the workdir's latest checkpoint.
+
+python -m experiments.main --config=experiments/configs/default.py --workdir=runs/default
+python -m experiments.main --config=experiments/configs/ddpm_mnist.py --workdir=runs/mnist \
+    --config.data.dir=../shared/data --config.train.steps=2000
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+from absl import app, flags
+from ml_collections import config_flags
+
+from experiments import build
+from gen_jax.train.loop import train
+from gen_jax.utils.images import save_grid, to_uint8
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (path[:variant]).",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and samples.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
+    """Train from config c into workdir, then write samples.png. Returns the final state."""
+    build.validate(c)
+    ds = build.dataset(c)
+    image_shape, num_classes = build.image_info(ds)
+    objective = build.objective(c, image_shape, num_classes)
+    build.save_run_info(workdir, c, image_shape, num_classes, ds.class_names)
+    labels = ds.labels if objective.num_classes else None
+    if jax.process_index() == 0:
+        print(f"gen_jax: {c.objective.name} on {ds.name} {ds.images.shape}, "
+              f"{jax.device_count()} device(s) [{jax.default_backend()}], workdir {workdir}")
+    state = train(objective, ds.images, labels, workdir=workdir, num_steps=c.train.steps,
+                  batch_size=c.train.batch_size, seed=c.seed, log_every=c.train.log_every,
+                  ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
+                  num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
+                  progress=progress, stop_after=stop_after)
+    if jax.process_index() == 0 and int(state.step) >= c.train.steps:
+        s = c.sampler
+        n = c.train.num_final_samples
+        labels = jax.numpy.arange(n) % num_classes if objective.num_classes else None
+        x = jax.jit(lambda p, k: objective.sample(p, k, n, sampler=s.name, num_steps=s.num_steps,
+                                                  eta=s.eta, labels=labels, spacing=s.spacing)
+                    )(state.ema_params, jax.random.PRNGKey(c.seed))
+        ncols = num_classes if objective.num_classes and n % num_classes == 0 else None
+        path = save_grid(os.path.join(workdir, "samples.png"), to_uint8(x), ncols=ncols)
+        print(f"wrote {path} ({s.name}, {s.num_steps} steps)")
+    return state
+
+
+def main(argv):
+    del argv
+    run(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == "__main__":
+    app.run(main)

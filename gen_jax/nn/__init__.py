@@ -1,0 +1,1 @@
+"""Networks only (Flax linen modules)."""

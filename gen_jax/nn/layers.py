@@ -1,0 +1,40 @@
+"""Shared layers: sinusoidal timestep embedding, self-attention, GroupNorm helper."""
+
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+def timestep_embedding(t, dim: int, max_period: float = 10000.0):
+    """Sinusoidal embedding of (possibly fractional) timesteps t [B] -> [B, dim] (Vaswani et al.)."""
+    half = dim // 2
+    freqs = jnp.exp(-math.log(max_period) * jnp.arange(half, dtype=jnp.float32) / half)
+    args = jnp.asarray(t, jnp.float32)[:, None] * freqs[None]
+    emb = jnp.concatenate([jnp.cos(args), jnp.sin(args)], axis=-1)
+    if dim % 2:
+        emb = jnp.pad(emb, ((0, 0), (0, 1)))
+    return emb
+
+
+def group_norm(channels: int, max_groups: int = 32, dtype=None) -> nn.GroupNorm:
+    """GroupNorm with the largest group count ≤ max_groups that divides `channels`."""
+    groups = max(g for g in range(1, max_groups + 1) if channels % g == 0)
+    return nn.GroupNorm(num_groups=groups, dtype=dtype)
+
+
+class SelfAttention2D(nn.Module):
+    """Multi-head self-attention over the H·W positions of x [B, H, W, C], with a residual."""
+
+    num_heads: int = 4
+    dtype: jnp.dtype | None = None
+
+    @nn.compact
+    def __call__(self, x):
+        b, h, w, c = x.shape
+        y = group_norm(c, dtype=self.dtype)(x).reshape(b, h * w, c)
+        y = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, dtype=self.dtype,
+                                            out_kernel_init=nn.initializers.zeros)(y)
+        return x + y.reshape(b, h, w, c)

@@ -1,0 +1,100 @@
+"""The DDPM / ADM U-Net (Ho et al. 2020; Dhariwal & Nichol 2021) for x [B, H, W, C].
+
+Residual blocks with GroupNorm and timestep scale/shift (AdaGN: h = GN(h)·(1 + s) + b),
+self-attention at chosen resolutions, channel multipliers per level, optional class embedding
+with a null class (index num_classes) for classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gen_jax.nn.layers import SelfAttention2D, group_norm, timestep_embedding
+
+
+class ResBlock(nn.Module):
+    out_channels: int
+    dropout: float = 0.0
+    dtype: jnp.dtype | None = None
+
+    @nn.compact
+    def __call__(self, x, emb, train: bool):
+        h = nn.swish(group_norm(x.shape[-1], dtype=self.dtype)(x))
+        h = nn.Conv(self.out_channels, (3, 3), dtype=self.dtype)(h)
+        scale, shift = jnp.split(nn.Dense(2 * self.out_channels, dtype=self.dtype)(nn.swish(emb)), 2, -1)
+        h = group_norm(self.out_channels, dtype=self.dtype)(h) * (1 + scale[:, None, None]) + shift[:, None, None]
+        h = nn.Dropout(self.dropout, deterministic=not train)(nn.swish(h))
+        h = nn.Conv(self.out_channels, (3, 3), dtype=self.dtype, kernel_init=nn.initializers.zeros)(h)
+        if x.shape[-1] != self.out_channels:
+            x = nn.Conv(self.out_channels, (1, 1), dtype=self.dtype)(x)
+        return x + h
+
+
+class UNet(nn.Module):
+    """ε/x0/v network. Call: (x [B,H,W,C], t [B], labels [B] int or None, train) -> [B,H,W,C].
+
+    H and W must be divisible by 2^(len(channel_mult) − 1). Labels equal to num_classes (the null
+    class) mean "unconditional".
+    """
+
+    channels: int = 64
+    channel_mult: Sequence[int] = (1, 2, 2)
+    num_res_blocks: int = 2
+    attention_resolutions: Sequence[int] = (7,)
+    num_heads: int = 4
+    dropout: float = 0.0
+    num_classes: int | None = None
+    out_channels: int | None = None
+    dtype: jnp.dtype | None = None
+
+    @nn.compact
+    def __call__(self, x, t, labels=None, train: bool = False):
+        b, height, width, c_in = x.shape
+        factor = 2 ** (len(self.channel_mult) - 1)
+        if height % factor or width % factor:
+            raise ValueError(f"UNet with {len(self.channel_mult)} levels needs H and W divisible by "
+                             f"{factor}; got {height}x{width}")
+        emb_dim = 4 * self.channels
+        emb = timestep_embedding(t, self.channels)
+        emb = nn.Dense(emb_dim, dtype=self.dtype)(emb)
+        emb = nn.Dense(emb_dim, dtype=self.dtype)(nn.swish(emb))
+        if self.num_classes is not None:
+            if labels is None:
+                labels = jnp.full((b,), self.num_classes, jnp.int32)
+            emb = emb + nn.Embed(self.num_classes + 1, emb_dim, dtype=self.dtype)(labels)
+
+        h = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x)
+        skips = [h]
+        for level, mult in enumerate(self.channel_mult):
+            for _ in range(self.num_res_blocks):
+                h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, emb, train)
+                if h.shape[1] in self.attention_resolutions:
+                    h = SelfAttention2D(self.num_heads, self.dtype)(h)
+                skips.append(h)
+            if level != len(self.channel_mult) - 1:
+                h = nn.Conv(h.shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype)(h)
+                skips.append(h)
+
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
+        h = SelfAttention2D(self.num_heads, self.dtype)(h)
+        h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
+
+        for level, mult in reversed(list(enumerate(self.channel_mult))):
+            for _ in range(self.num_res_blocks + 1):
+                h = jnp.concatenate([h, skips.pop()], axis=-1)
+                h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, emb, train)
+                if h.shape[1] in self.attention_resolutions:
+                    h = SelfAttention2D(self.num_heads, self.dtype)(h)
+            if level != 0:
+                bb, hh, ww, cc = h.shape
+                h = jax.image.resize(h, (bb, hh * 2, ww * 2, cc), "nearest")
+                h = nn.Conv(cc, (3, 3), dtype=self.dtype)(h)
+
+        h = nn.swish(group_norm(h.shape[-1], dtype=self.dtype)(h))
+        out = nn.Conv(self.out_channels or c_in, (3, 3), dtype=self.dtype,
+                      kernel_init=nn.initializers.zeros)(h)
+        return out.astype(jnp.float32)

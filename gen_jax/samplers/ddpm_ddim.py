@@ -1,0 +1,91 @@
+"""DDPM ancestral sampling (Ho et al. 2020) and DDIM(η) (Song et al. 2021) over any step subset."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax.numpy as jnp
+
+from gen_jax.diffusion.losses import predict_x0_eps
+from gen_jax.diffusion.schedules import DiscreteSchedule, _bcast
+from gen_jax.samplers.common import per_sample_keys, run_steps, sample_noise, timesteps
+
+# denoise(x_t [B,H,W,C], t int [B]) -> (x0_hat, eps_hat), both like x_t.
+Denoiser = Callable
+
+
+def make_denoiser(model_fn: Callable, schedule: DiscreteSchedule, prediction: str = "eps"):
+    """Wrap a network output model_fn(x_t, t) in any parametrisation as a (x0, ε) denoiser."""
+
+    def denoise(x_t, t):
+        out = model_fn(x_t, t).astype(x_t.dtype)
+        return predict_x0_eps(prediction, out, x_t, _bcast(schedule.alpha_bar(t), x_t))
+
+    return denoise
+
+
+def _predict(denoise, schedule, x, t, clip_x0):
+    tb = jnp.full((x.shape[0],), t, jnp.int32)
+    x0, eps = denoise(x, tb)
+    if clip_x0:
+        a = schedule.alpha_bar(t)
+        x0 = jnp.clip(x0, -1.0, 1.0)
+        eps = (x - jnp.sqrt(a) * x0) / jnp.sqrt(1.0 - a)
+    return x0, eps
+
+
+def ddim_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_steps, eta=0.0, *,
+                spacing: str = "trailing", clip_x0: bool = True, return_trajectory: bool = False,
+                debug: bool = False):
+    """DDIM (Song et al. 2021, eq. 12) from x_T [B, H, W, C] in num_steps network calls.
+
+    x_prev = √ᾱ_prev·x0 + √(1 − ᾱ_prev − σ²)·ε + σ·z,
+    σ = η·√((1 − ᾱ_prev)/(1 − ᾱ_t))·√(1 − ᾱ_t/ᾱ_prev). η = 0: deterministic; η = 1: DDPM-like.
+    num_steps and eta may be traced values. key: one key or per-sample keys [B, 2].
+    """
+    keys = per_sample_keys(key, x_T.shape[0])
+    T = schedule.num_timesteps
+
+    def body(i, x):
+        t = timesteps(i, num_steps, T, spacing)
+        t_prev = timesteps(i + 1, num_steps, T, spacing)
+        a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
+        x0, eps = _predict(denoise, schedule, x, t, clip_x0)
+        sigma = eta * jnp.sqrt((1 - a_prev) / (1 - a)) * jnp.sqrt(1 - a / a_prev)
+        z = sample_noise(keys, i, x.shape[1:], x.dtype)
+        dir_eps = jnp.sqrt(jnp.maximum(1 - a_prev - sigma**2, 0.0))
+        return jnp.sqrt(a_prev) * x0 + dir_eps * eps + sigma * z
+
+    traj = (lambda x: x) if return_trajectory else None
+    return run_steps(body, x_T, num_steps, trajectory=traj, debug=debug)
+
+
+def ddpm_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_steps=None, *,
+                spacing: str = "trailing", variance: str = "posterior", clip_x0: bool = True,
+                return_trajectory: bool = False, debug: bool = False):
+    """Ancestral sampling from the posterior q(x_prev | x_t, x0_hat) (DDPM eqs. 6–7).
+
+    With fewer steps than T, the chain runs on the respaced process whose β'_t = 1 − ᾱ_t/ᾱ_prev
+    (improved DDPM, sec. 4). variance: "posterior" (β̃) or "beta" (β', the upper bound).
+    num_steps defaults to T (the full chain).
+    """
+    keys = per_sample_keys(key, x_T.shape[0])
+    T = schedule.num_timesteps
+    if num_steps is None:
+        num_steps = T
+    if variance not in ("posterior", "beta"):
+        raise ValueError(f"unknown DDPM variance {variance!r}; expected 'posterior' or 'beta'")
+
+    def body(i, x):
+        t = timesteps(i, num_steps, T, spacing)
+        t_prev = timesteps(i + 1, num_steps, T, spacing)
+        a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
+        beta = 1 - a / a_prev
+        x0, _ = _predict(denoise, schedule, x, t, clip_x0)
+        mean = (jnp.sqrt(a_prev) * beta / (1 - a)) * x0 + (jnp.sqrt(1 - beta) * (1 - a_prev) / (1 - a)) * x
+        var = beta * (1 - a_prev) / (1 - a) if variance == "posterior" else jnp.where(t_prev >= 0, beta, 0.0)
+        z = sample_noise(keys, i, x.shape[1:], x.dtype)
+        return mean + jnp.sqrt(var) * z
+
+    traj = (lambda x: x) if return_trajectory else None
+    return run_steps(body, x_T, num_steps, trajectory=traj, debug=debug)

@@ -1,0 +1,1 @@
+"""Training: state, the one loop, checkpoints, sharding, logging."""

@@ -1,0 +1,48 @@
+"""Orbax checkpoints of a TrainState: periodic, keep-N, resume on start, multi-host safe."""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint exists but cannot be read back."""
+
+
+def manager(directory: str, max_to_keep: int = 3) -> ocp.CheckpointManager:
+    directory = os.path.abspath(directory)
+    opts = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+    return ocp.CheckpointManager(directory, options=opts)
+
+
+def save(mngr: ocp.CheckpointManager, state, *, wait: bool = False) -> None:
+    step = int(jax.device_get(state.step))
+    mngr.save(step, args=ocp.args.StandardSave(state), force=True)
+    if wait:
+        mngr.wait_until_finished()
+
+
+def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
+    """Restore `step` (default: latest) into the structure/shardings of abstract_state.
+
+    Returns None when the directory holds no checkpoint. A checkpoint that cannot be read raises
+    CheckpointError naming its path; nothing is deleted, so no work is lost.
+    """
+    step = mngr.latest_step() if step is None else step
+    if step is None:
+        return None
+    if step not in mngr.all_steps():
+        raise CheckpointError(f"no checkpoint for step {step} in {mngr.directory}; "
+                              f"available: {sorted(mngr.all_steps())}")
+    try:
+        return mngr.restore(step, args=ocp.args.StandardRestore(abstract_state))
+    except Exception as e:  # orbax raises many types for truncated/corrupt files
+        path = os.path.join(str(mngr.directory), str(step))
+        raise CheckpointError(
+            f"checkpoint at {path} could not be read ({type(e).__name__}: {e}). It may be corrupt "
+            f"or from a different model/config. Nothing was deleted: move that folder away to "
+            f"resume from an earlier step ({sorted(mngr.all_steps())}), or use a new workdir."
+        ) from e
