@@ -20,13 +20,15 @@ def beta_schedule(name: str, num_timesteps: int, beta_start: float = 1e-4,
     """β_1..β_T as float64 numpy [T].
 
     linear: DDPM's linspace(β_start, β_end) (values given for T=1000, rescaled by 1000/T so that
-    the total noise is the same for other T). cosine: improved DDPM eq. 17, β clipped at 0.999.
+    the total noise is the same for other T). cosine: improved DDPM eq. 17. Both clipped at 0.999
+    so that ᾱ_T > 0 (the x0 conversion divides by √ᾱ).
     """
     if num_timesteps < 1:
         raise ValueError(f"num_timesteps must be >= 1, got {num_timesteps}")
     if name == "linear":
         scale = 1000.0 / num_timesteps
-        return np.linspace(scale * beta_start, scale * beta_end, num_timesteps, dtype=np.float64)
+        betas = np.linspace(scale * beta_start, scale * beta_end, num_timesteps, dtype=np.float64)
+        return np.clip(betas, 0.0, 0.999)
     if name == "cosine":
         steps = np.arange(num_timesteps + 1, dtype=np.float64) / num_timesteps
         f = np.cos((steps + cosine_s) / (1 + cosine_s) * math.pi / 2) ** 2

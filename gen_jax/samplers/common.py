@@ -24,8 +24,8 @@ def timesteps(i, num_steps, num_timesteps: int, spacing: str = "trailing"):
     n = jnp.asarray(num_steps, jnp.int32)
     k = (n - 1 - i).astype(jnp.float32)  # position counted from the clean end
     if spacing == "linspace":
+        # n = 1 gives t = 0, as the reference does: the flaw Lin et al. point out.
         t = jnp.round(k * (T - 1) / jnp.maximum(n - 1, 1).astype(jnp.float32))
-        t = jnp.where(n == 1, T - 1, t)
     elif spacing == "leading":
         t = k * (T // n)
     elif spacing == "trailing":
