@@ -1,7 +1,12 @@
 import os
 from pathlib import Path
 
-import pytest
+# Tests use tiny models, where XLA's CPU compile time dominates: level 0 compiles ~2.5x faster.
+# Set before JAX is imported (pytest loads conftest first).
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared/data relative to the repo root (CI clones the repo with shared/ beside it).

@@ -33,7 +33,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
 
     images: [N, H, W, C] float32 in [-1, 1] (host memory); labels: [N] or None. The global batch
     `step` is a function of (seed, step) only. stop_after: return after this many steps of this
-    call (simulates a crash in tests). Returns the final TrainState (replicated on the mesh).
+    call without a final checkpoint (simulates a crash in tests). Returns the final TrainState (replicated on the mesh).
     """
     mesh = mesh or sharding.make_mesh()
     sharding.check_batch_size(batch_size, mesh)
@@ -70,7 +70,6 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
                desc="train", dynamic_ncols=True)
     t_last, step_last = time.time(), start
     end = num_steps if stop_after is None else min(num_steps, start + stop_after)
-    step = start
     try:
         for step in range(start, end):
             batch = sharding.put_batch(batch_at(images, labels, sampler, step, rows), mesh)
@@ -79,6 +78,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
             if done % log_every == 0 or done == end:
                 metrics = jax.device_get(metrics)
                 if not np.isfinite(metrics["loss"]):
+                    mngr.wait_until_finished()
                     raise DivergenceError(
                         f"non-finite loss ({metrics['loss']}) at step {done}; stopping. The last "
                         f"good checkpoint ({mngr.latest_step()}) in {mngr.directory} is untouched")
@@ -93,7 +93,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
             if sample_every and done % sample_every == 0 and is_main:
                 x = preview_fn(state.ema_params, jax.random.PRNGKey(seed + 1), num_preview)
                 save_grid(os.path.join(workdir, "samples", f"step_{done:07d}.png"), to_uint8(x))
-        if not ckpt_every or (step + 1) % ckpt_every:
+        if end == num_steps and (not ckpt_every or num_steps % ckpt_every):
             save_checkpoint(state, end)
     except KeyboardInterrupt:
         try:  # keep the work done so far; the state may be mid-donation, so best effort
@@ -105,6 +105,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
         mngr.wait_until_finished()
         raise
     finally:
+        mngr.wait_until_finished()
         bar.close()
         writer.close()
     mngr.wait_until_finished()
