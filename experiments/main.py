@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import jax
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import build
@@ -54,6 +54,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     run(_CONFIG.value, _WORKDIR.value)
 
 

@@ -15,7 +15,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import app, flags, logging
 from tqdm.auto import tqdm
 
 from experiments import build
@@ -85,6 +85,7 @@ def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps:
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     workdir = _WORKDIR.value
     c, objective, state, class_names = load_objective_and_params(workdir, _STEP.value)
     T = objective.schedule.num_timesteps
