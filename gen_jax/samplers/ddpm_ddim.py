@@ -51,7 +51,8 @@ def ddim_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_ste
         t_prev = timesteps(i + 1, num_steps, T, spacing)
         a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
         x0, eps = _predict(denoise, schedule, x, t, clip_x0)
-        sigma = eta * jnp.sqrt((1 - a_prev) / (1 - a)) * jnp.sqrt(1 - a / a_prev)
+        # clamp: under jit a/a_prev can round to just above 1, and 0·√(negative) is NaN
+        sigma = eta * jnp.sqrt(jnp.maximum((1 - a_prev) / (1 - a) * (1 - a / a_prev), 0.0))
         z = sample_noise(keys, i, x.shape[1:], x.dtype)
         dir_eps = jnp.sqrt(jnp.maximum(1 - a_prev - sigma**2, 0.0))
         return jnp.sqrt(a_prev) * x0 + dir_eps * eps + sigma * z
@@ -80,7 +81,7 @@ def ddpm_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_ste
         t = timesteps(i, num_steps, T, spacing)
         t_prev = timesteps(i + 1, num_steps, T, spacing)
         a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
-        beta = 1 - a / a_prev
+        beta = jnp.clip(1 - a / a_prev, 0.0, 1.0)
         x0, _ = _predict(denoise, schedule, x, t, clip_x0)
         mean = (jnp.sqrt(a_prev) * beta / (1 - a)) * x0 + (jnp.sqrt(1 - beta) * (1 - a_prev) / (1 - a)) * x
         var = beta * (1 - a_prev) / (1 - a) if variance == "posterior" else jnp.where(t_prev >= 0, beta, 0.0)
