@@ -10,6 +10,7 @@ whatever the batch size or device count. A relative --out is placed inside --wor
 from __future__ import annotations
 
 import os
+import time
 from functools import partial
 
 import jax
@@ -55,30 +56,52 @@ def load_objective_and_params(workdir: str, step: int | None = None):
     return c, objective, state, class_names
 
 
+def sampler_fn(objective, sampler: str, spacing: str = "trailing", conditional: bool = False,
+               mesh=None, on_trace=None):
+    """A jitted fn(params, keys [B,2], labels [B], num_steps, eta, guidance) -> images [B,H,W,C].
+
+    num_steps, eta and guidance are runtime values: one compilation per batch shape serves a whole
+    sweep. on_trace() is called each time JAX traces (i.e. compiles) the function."""
+    mesh = mesh or sharding.make_mesh()
+
+    @partial(jax.jit, out_shardings=sharding.batch_sharding(mesh))
+    def run(params, keys, labels, num_steps, eta, guidance):
+        if on_trace is not None:
+            on_trace()
+        return objective.sample(params, keys, sampler=sampler, num_steps=num_steps, eta=eta,
+                                labels=labels if conditional else None, guidance=guidance,
+                                spacing=spacing)
+
+    return run
+
+
+def sample_keys(seed: int, start: int, count: int):
+    """Per-sample keys fold_in(PRNGKey(seed), i) for i in [start, start + count)."""
+    base = jax.random.PRNGKey(seed)
+    return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(start, start + count)))
+
+
 def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps: int, eta: float = 0.0,
              spacing: str = "trailing", labels=None, guidance: float = 0.0, batch_size: int = 500,
-             progress: bool = True):
-    """All samples as uint8 [num, H, W, C]. Compiles once per (sampler, spacing, batch shape):
-    num_steps, eta and guidance are runtime values."""
+             progress: bool = True, fn=None, on_batch=None):
+    """All samples as uint8 [num, H, W, C], in batches of batch_size (rounded up to the device
+    count; the last batch is padded, then cut). fn: a prebuilt sampler_fn to reuse its
+    compilation; on_batch(seconds, batch): called with each batch's wall time."""
     mesh = sharding.make_mesh()
     bs = min(batch_size, num)
     bs = -(-bs // mesh.devices.size) * mesh.devices.size
-
-    @partial(jax.jit, out_shardings=sharding.batch_sharding(mesh))
-    def run(params, keys, lab, n, e, w):
-        return objective.sample(params, keys, sampler=sampler, num_steps=n, eta=e,
-                                labels=lab if labels is not None else None, guidance=w,
-                                spacing=spacing)
-
-    base = jax.random.PRNGKey(seed)
+    fn = fn or sampler_fn(objective, sampler, spacing, labels is not None, mesh)
     out = []
-    for start in tqdm(range(0, num, bs), desc=f"{sampler}-{num_steps}", disable=not progress):
-        idx = np.arange(start, start + bs)  # the last batch is padded, then cut
-        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(idx))
-        lab = jnp.asarray(labels[np.minimum(idx, num - 1)]) if labels is not None else jnp.zeros((bs,), jnp.int32)
-        keys = sharding.put_batch(np.asarray(keys), mesh)
-        lab = sharding.put_batch(np.asarray(lab), mesh)
-        x = run(params, keys, lab, jnp.int32(num_steps), jnp.float32(eta), jnp.float32(guidance))
+    for start in tqdm(range(0, num, bs), desc=f"{sampler}-{num_steps}", disable=not progress, leave=False):
+        idx = np.arange(start, start + bs)
+        lab = labels[np.minimum(idx, num - 1)] if labels is not None else np.zeros((bs,), np.int32)
+        keys = sharding.put_batch(sample_keys(seed, start, bs), mesh)
+        lab = sharding.put_batch(np.asarray(lab, np.int32), mesh)
+        t0 = time.perf_counter()
+        x = jax.block_until_ready(fn(params, keys, lab, jnp.int32(num_steps), jnp.float32(eta),
+                                     jnp.float32(guidance)))
+        if on_batch is not None:
+            on_batch(time.perf_counter() - t0, bs)
         out.append(to_uint8(jax.device_get(x))[: num - start])
     return np.concatenate(out)
 

@@ -1,9 +1,20 @@
-"""Datasets by name: an explicit registry from name to loader(data_dir, split) -> ImageDataset."""
+"""Datasets by name: an explicit registry from name to loader(data_dir, split) -> ImageDataset.
+
+| name | source | shape | train / test |
+| --- | --- | --- | --- |
+| digits | scikit-learn's bundled load_digits (no files) | [N, 8, 8, 1] | all 1797 / every 5th (360), a subset of train |
+| mnist, fashion_mnist | <dir>/{mnist,fashion_mnist}/*-idx?-ubyte[.gz] | [N, 28, 28, 1] | 60000 / 10000 |
+| cifar10 | <dir>/cifar10_jpeg/cifar10_jpeg.npz | [N, 32, 32, 3] | 50000 / 10000 |
+| emoji | <dir>/noto_emoji/noto_emoji64.npz, on white | [N, 64, 64, 3] | all 3786 / every 10th (379), a subset of train |
+| tfds:NAME | tensorflow_datasets (needs tensorflow + network) | as TFDS | TFDS splits |
+
+digits and emoji have no official test split: their "test" is a fixed subset of the training
+images (reference statistics for metrics), not a holdout. Loading is deterministic.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from typing import Callable
 
@@ -12,177 +23,162 @@ import numpy as np
 from gen_jax.data import readers
 
 ENV_DATA_DIR = "GEN_JAX_DATA_DIR"
+SPLITS = ("train", "test")
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageDataset:
-    images: np.ndarray                # float32 [N, H, W, C] in [-1, 1]
-    labels: np.ndarray | None         # int32 [N]
+    images: np.ndarray                      # float32 [N, H, W, C] in [-1, 1]
+    labels: np.ndarray | None               # int32 [N], or None for unlabelled data
     num_classes: int | None
     name: str
-    class_names: tuple | None = None
+    class_names: tuple[str, ...] | None = None
 
 
 def resolve_data_dir(data_dir: str | None) -> str | None:
-    """The flag value, else $GEN_JAX_DATA_DIR, else None."""
+    """The flag value, else $GEN_JAX_DATA_DIR, else None ("" counts as unset)."""
     return data_dir or os.environ.get(ENV_DATA_DIR) or None
 
 
 def _scale(images_uint8: np.ndarray) -> np.ndarray:
-    return (images_uint8.astype(np.float32) / 127.5 - 1.0)
+    """uint8 0..255 -> float32 [-1, 1]."""
+    return images_uint8.astype(np.float32) / 127.5 - 1.0
 
 
-def _need_dir(name: str, data_dir: str | None, sub: str, files: list[str]) -> str:
+def _check_split(name: str, split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"dataset {name!r}: unknown split {split!r}; expected one of {SPLITS}")
+
+
+def _find(name: str, data_dir: str | None, sub: str, files: list[str]) -> list[str]:
+    """Paths of `files` in <data_dir>/<sub>/ (a `.gz` name also matches its uncompressed file),
+    or a FileNotFoundError saying what was looked for where and how to point at it."""
+    hint = (f"pass --config.data.dir=PATH (or set ${ENV_DATA_DIR}) to the folder that contains "
+            f"{sub}/, e.g. ../shared/data")
+    data_dir = resolve_data_dir(data_dir)
     if data_dir is None:
-        raise FileNotFoundError(
-            f"dataset {name!r} needs a data directory holding {sub}/ with {', '.join(files)}; "
-            f"pass --config.data.dir=PATH (e.g. ../shared/data) or set ${ENV_DATA_DIR}")
-    folder = os.path.join(data_dir, sub)
-    missing = [f for f in files if not os.path.exists(os.path.join(folder, f))
-               and not os.path.exists(os.path.join(folder, f.removesuffix(".gz")))]
+        raise FileNotFoundError(f"dataset {name!r} needs a data directory holding {sub}/ with "
+                                f"{', '.join(files)}; {hint}")
+    folder = os.path.abspath(os.path.join(data_dir, sub))
+    paths, missing = [], []
+    for f in files:
+        p = os.path.join(folder, f)
+        alt = p.removesuffix(".gz")
+        paths.append(p if os.path.exists(p) else alt)
+        if not os.path.exists(paths[-1]):
+            missing.append(f)
     if missing:
-        raise FileNotFoundError(
-            f"dataset {name!r}: missing {', '.join(missing)} in {os.path.abspath(folder)} "
-            f"(expected {', '.join(files)}; set --config.data.dir or ${ENV_DATA_DIR} to the folder "
-            f"that contains {sub}/)")
-    return folder
+        where = folder if os.path.isdir(folder) else f"{folder} (no such directory)"
+        raise FileNotFoundError(f"dataset {name!r}: missing {', '.join(missing)} in {where}; "
+                                f"expected {', '.join(files)}; {hint}")
+    return paths
 
 
-def _split(split: str, allowed=("train", "test")) -> str:
-    if split not in allowed:
-        raise ValueError(f"unknown split {split!r}; expected one of {allowed}")
-    return split
+def load_digits(data_dir: str | None = None, split: str = "train") -> ImageDataset:
+    """scikit-learn's bundled 8×8 digits (values 0..16, 10 classes): the embedded default.
+    train: all 1797 images; test: every 5th image (index % 5 == 0, 360), a subset of train."""
+    from sklearn.datasets import load_digits as sk_load_digits
 
-
-def load_digits(data_dir=None, split="train") -> ImageDataset:
-    """scikit-learn's bundled 8×8 digits (1797, values 0–16): the embedded default, no files needed.
-    train: all but every 5th image; test: every 5th image (index % 5 == 0)."""
-    from sklearn.datasets import load_digits as sk_digits
-
-    _split(split)
-    d = sk_digits()
-    keep = (np.arange(len(d.target)) % 5 == 0) == (split == "test")
+    _check_split("digits", split)
+    d = sk_load_digits()
+    keep = slice(None) if split == "train" else slice(None, None, 5)
     images = (d.images[keep, :, :, None] / 8.0 - 1.0).astype(np.float32)
     return ImageDataset(images, d.target[keep].astype(np.int32), 10, "digits",
                         tuple(str(i) for i in range(10)))
 
 
-def _idx_dataset(name: str, sub: str, class_names):
-    def load(data_dir=None, split="train") -> ImageDataset:
-        prefix = "train" if _split(split) == "train" else "t10k"
-        files = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
-        folder = _need_dir(name, resolve_data_dir(data_dir), sub, files)
+def _idx_loader(name: str, class_names: tuple[str, ...]) -> Callable[..., ImageDataset]:
+    def load(data_dir: str | None = None, split: str = "train") -> ImageDataset:
+        _check_split(name, split)
+        prefix = "train" if split == "train" else "t10k"
+        img_path, lbl_path = _find(name, data_dir, name, [f"{prefix}-images-idx3-ubyte.gz",
+                                                          f"{prefix}-labels-idx1-ubyte.gz"])
+        images, labels = readers.read_idx(img_path, ndim=3), readers.read_idx(lbl_path, ndim=1)
+        if images.dtype != np.uint8 or len(images) != len(labels):
+            raise ValueError(f"dataset {name!r}: {img_path} ({images.dtype}{images.shape}) and "
+                             f"{lbl_path} ({labels.shape}) do not match; expected uint8 [N, H, W] "
+                             f"images and N labels")
+        if labels.size and not 0 <= labels.min() <= labels.max() < len(class_names):
+            raise ValueError(f"dataset {name!r}: {lbl_path} has labels in [{labels.min()}, "
+                             f"{labels.max()}], expected 0..{len(class_names) - 1}")
+        return ImageDataset(_scale(images)[..., None], labels.astype(np.int32), len(class_names),
+                            name, class_names)
 
-        def path(f):
-            p = os.path.join(folder, f)
-            return p if os.path.exists(p) else p.removesuffix(".gz")
-
-        images, labels = readers.read_idx(path(files[0])), readers.read_idx(path(files[1]))
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise ValueError(f"dataset {name!r} in {folder}: images {images.shape} and labels "
-                             f"{labels.shape} do not match (expected [N,28,28] and [N])")
-        return ImageDataset(_scale(images)[..., None], labels.astype(np.int32), 10, name, class_names)
-
+    load.__doc__ = f"{name}: IDX files in <data_dir>/{name}/, [N, 28, 28, 1]."
     return load
 
 
-def _cached(key_path: str, tag: str, fn: Callable[[], np.ndarray]) -> np.ndarray:
-    """Cache an expensive decode as .npy in readers.cache_dir(), keyed by file size and mtime."""
-    st = os.stat(key_path)
-    key = hashlib.sha1(f"{os.path.abspath(key_path)}:{st.st_size}:{st.st_mtime_ns}:{tag}".encode()).hexdigest()[:16]
-    path = os.path.join(readers.cache_dir(), f"{tag}-{key}.npy")
-    if os.path.exists(path):
-        try:
-            return np.load(path)
-        except (OSError, ValueError):
-            pass  # a broken cache file is rebuilt
-    arr = fn()
-    try:
-        os.makedirs(readers.cache_dir(), exist_ok=True)
-        tmp = path + f".tmp{os.getpid()}.npy"
-        np.save(tmp, arr)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-    return arr
+def load_cifar10(data_dir: str | None = None, split: str = "train",
+                 limit: int | None = None) -> ImageDataset:
+    """CIFAR-10 re-encoded as JPEG (see ../shared/data/README.md), [N, 32, 32, 3].
 
-
-def load_cifar10(data_dir=None, split="train", limit: int | None = None) -> ImageDataset:
-    files = ["cifar10_jpeg.npz"]
-    folder = _need_dir("cifar10", resolve_data_dir(data_dir), "cifar10_jpeg", files)
-    path = os.path.join(folder, files[0])
-    _split(split)
-    try:
-        z = np.load(path, allow_pickle=False)
-        blob, offsets, labels = z[f"{split}_jpeg"], z[f"{split}_offsets"], z[f"{split}_labels"]
-        names = tuple(str(s) for s in z["class_names"]) if "class_names" in z else None
-    except (KeyError, ValueError, OSError) as e:
-        raise ValueError(f"dataset 'cifar10': {path} is malformed ({e}); expected arrays "
-                         f"{split}_jpeg, {split}_offsets, {split}_labels, class_names") from e
-    if limit is not None:
-        images = readers.decode_jpegs(blob, offsets, limit)
+    The full decode is cached (readers.cached, $GEN_JAX_CACHE_DIR); `limit` decodes only the
+    first `limit` images, uncached (the file is sorted by class, so these are all class 0)."""
+    _check_split("cifar10", split)
+    (path,) = _find("cifar10", data_dir, "cifar10_jpeg", ["cifar10_jpeg.npz"])
+    if limit is None:
+        images = readers.cached(path, f"cifar10-{split}", lambda: readers.read_cifar10_npz(path, split)[0])
+        with np.load(path, allow_pickle=False) as z:  # the small arrays; read_cifar10_npz checked them
+            labels, names = z[f"{split}_labels"], tuple(str(s) for s in z["class_names"])
+        if len(images) != len(labels):
+            raise ValueError(f"dataset 'cifar10': {len(images)} cached images but {len(labels)} "
+                             f"labels in {path}; delete the cache in {readers.cache_dir()}")
     else:
-        images = _cached(path, f"cifar10-{split}", lambda: readers.decode_jpegs(blob, offsets))
-    labels = labels[: len(images)].astype(np.int32)
-    return ImageDataset(_scale(images), labels, 10, "cifar10", names)
+        images, labels, names = readers.read_cifar10_npz(path, split, limit)
+    return ImageDataset(_scale(images), labels.astype(np.int32), len(names), "cifar10", names)
 
 
-def load_emoji(data_dir=None, split="train") -> ImageDataset:
-    """Noto emoji 64×64 composited on white; labels are the 10 categories. test: every 10th."""
-    files = ["noto_emoji64.npz"]
-    folder = _need_dir("emoji", resolve_data_dir(data_dir), "noto_emoji", files)
-    path = os.path.join(folder, files[0])
-    _split(split)
-    try:
-        z = np.load(path, allow_pickle=False)
-        rgba, cat = z["images_rgba"], z["category"]
-        names = tuple(str(s) for s in z["category_names"]) if "category_names" in z else None
-    except (KeyError, ValueError, OSError) as e:
-        raise ValueError(f"dataset 'emoji': {path} is malformed ({e}); expected arrays "
-                         f"images_rgba (N,64,64,4), category, category_names") from e
-    if rgba.ndim != 4 or rgba.shape[-1] != 4:
-        raise ValueError(f"dataset 'emoji': {path}: images_rgba has shape {rgba.shape}, expected (N,H,W,4)")
-    keep = (np.arange(len(rgba)) % 10 == 0) == (split == "test")
-    images = readers.composite_rgba(rgba[keep])
-    return ImageDataset(_scale(images), cat[keep].astype(np.int32),
-                        len(names) if names else int(cat.max()) + 1, "emoji", names)
+def load_emoji(data_dir: str | None = None, split: str = "train") -> ImageDataset:
+    """Noto emoji composited on white, [N, 64, 64, 3], labels = 10 categories.
+    train: all 3786; test: every 10th (index % 10 == 0, 379), a subset of train."""
+    _check_split("emoji", split)
+    (path,) = _find("emoji", data_dir, "noto_emoji", ["noto_emoji64.npz"])
+    rgb, category, names = readers.read_emoji_npz(path)
+    keep = slice(None) if split == "train" else slice(None, None, 10)
+    return ImageDataset(_scale(rgb[keep]), category[keep].astype(np.int32), len(names), "emoji", names)
 
 
-def load_tfds(name: str, data_dir=None, split="train") -> ImageDataset:
-    """Any TFDS image dataset with an 'image' feature (needs tensorflow-datasets + network)."""
+def load_tfds(name: str, split: str = "train") -> ImageDataset:
+    """Any TFDS dataset with an 'image' feature, via tensorflow_datasets (imported here, lazily).
+
+    TFDS keeps its own cache ($TFDS_DATA_DIR or ~/tensorflow_datasets), never the data dir."""
+    offline = (f"offline, use a data-directory dataset ({', '.join(sorted(DATASETS))}) with "
+               f"--config.data.dir=PATH or ${ENV_DATA_DIR}")
     try:
         import tensorflow_datasets as tfds
     except ImportError as e:
-        raise RuntimeError(f"'tfds:{name}' needs tensorflow-datasets (and tensorflow): "
-                           f"pip install tensorflow-datasets tensorflow-cpu; offline, use the "
-                           f"data-directory datasets {sorted(DATASETS)}") from e
+        raise RuntimeError(f"dataset 'tfds:{name}' needs tensorflow-datasets and tensorflow "
+                           f"(pip install -e '.[tfds]'), which are not importable ({e}); {offline}") from e
     try:
-        ds = tfds.as_numpy(tfds.load(name, split=split, batch_size=-1, data_dir=data_dir))
-    except Exception as e:
-        raise RuntimeError(f"'tfds:{name}' could not be loaded ({type(e).__name__}: {e}); TFDS "
-                           f"needs tensorflow and a network to download. Offline, use one of "
-                           f"{sorted(DATASETS)} with --config.data.dir") from e
-    labels = ds.get("label")
-    num = int(labels.max()) + 1 if labels is not None else None
-    return ImageDataset(_scale(ds["image"]), None if labels is None else labels.astype(np.int32),
-                        num, f"tfds:{name}")
+        ds, info = tfds.load(name, split=split, batch_size=-1, with_info=True)
+        ds = tfds.as_numpy(ds)
+    except Exception as e:  # noqa: BLE001 -- TFDS raises many types (no tf, no network, bad name)
+        raise RuntimeError(f"dataset 'tfds:{name}' could not be loaded ({type(e).__name__}: {e}); "
+                           f"TFDS needs tensorflow and, the first time, a network; {offline}") from e
+    if "image" not in ds:
+        raise ValueError(f"dataset 'tfds:{name}' has no 'image' feature (found {sorted(ds)})")
+    label = info.features["label"] if "label" in ds else None
+    names = tuple(label.names) if label is not None and hasattr(label, "names") else None
+    return ImageDataset(_scale(ds["image"]), None if label is None else ds["label"].astype(np.int32),
+                        None if label is None else int(label.num_classes), f"tfds:{name}", names)
 
 
-FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-           "Bag", "Ankle boot")
-DATASETS: dict[str, Callable] = {
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                         "Sneaker", "Bag", "Ankle boot")
+DATASETS: dict[str, Callable[..., ImageDataset]] = {
     "digits": load_digits,
-    "mnist": _idx_dataset("mnist", "mnist", tuple(str(i) for i in range(10))),
-    "fashion_mnist": _idx_dataset("fashion_mnist", "fashion_mnist", FASHION),
+    "mnist": _idx_loader("mnist", tuple(str(i) for i in range(10))),
+    "fashion_mnist": _idx_loader("fashion_mnist", FASHION_MNIST_CLASSES),
     "cifar10": load_cifar10,
     "emoji": load_emoji,
 }
 
 
 def load_dataset(name: str, data_dir: str | None = None, split: str = "train") -> ImageDataset:
-    """Load a dataset by name (see DATASETS, or 'tfds:NAME') from data_dir / $GEN_JAX_DATA_DIR."""
+    """Load a dataset by name (a key of DATASETS, or 'tfds:NAME'); data_dir falls back to
+    $GEN_JAX_DATA_DIR. Images float32 [N, H, W, C] in [-1, 1]."""
     if name.startswith("tfds:"):
-        return load_tfds(name[5:], resolve_data_dir(data_dir), split)
+        return load_tfds(name[len("tfds:"):], split)
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)} or 'tfds:NAME'")
     return DATASETS[name](data_dir, split)
