@@ -71,10 +71,16 @@ class DiffusionObjective:
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None, None)
             null = jnp.full_like(labels, self.num_classes)
-            out = self._apply(params, jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]),
-                              jnp.concatenate([labels, null]), None)
-            cond, uncond = jnp.split(out, 2)
-            return cond + guidance * (cond - uncond)
+
+            def guided(_):
+                out = self._apply(params, jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]),
+                                  jnp.concatenate([labels, null]), None)
+                cond, uncond = jnp.split(out, 2)
+                return cond + guidance * (cond - uncond)
+
+            # w is a runtime value; at w = 0 one conditional call suffices (a runtime branch)
+            return jax.lax.cond(jnp.asarray(guidance) == 0,
+                                lambda _: self._apply(params, x_t, t, labels, None), guided, None)
 
         return make_denoiser(model_fn, self.schedule, self.prediction)
 

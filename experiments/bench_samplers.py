@@ -1,0 +1,236 @@
+"""Sample quality against sampler step count (NFE), for a trained workdir.
+
+python -m experiments.bench_samplers --workdir=runs/mnist --samplers=ddpm,ddim,ddim:eta=1 \
+    --nfe=5,10,20,50,100,250,1000 --num=10000 --data_dir=../shared/data
+
+For every (sampler, NFE, guidance) cell: FID, KID, precision/recall (k=3) against the training set
+in the dataset's feature-network space, class accuracy (conditional models), seconds per 1k samples
+and the sampler overhead = sampler wall time / (NFE × one jitted denoiser call on the same batch).
+Each sampler compiles once for the whole sweep (NFE, η and guidance are runtime values): the
+compilation count is reported. Finished cells are stored as JSON and not recomputed on rerun.
+Writes results.json, results.md and fid_vs_nfe.png in --out_dir (default WORKDIR/bench_samplers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags, logging
+from tqdm.auto import tqdm
+
+from experiments import sample as sample_lib
+from gen_jax.data import load_dataset
+from gen_jax.metrics import kernel_inception_distance, prdc
+from gen_jax.metrics.frechet import frechet_distance
+from gen_jax.train import sharding
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "Trained workdir (experiments.main).")
+_SAMPLERS = flags.DEFINE_list("samplers", ["ddpm", "ddim"], "Samplers: ddpm, ddim, ddim:eta=X.")
+_NFE = flags.DEFINE_list("nfe", ["5", "10", "20", "50", "100", "250", "1000"], "Step counts.")
+_DDPM_NFE = flags.DEFINE_list("ddpm_nfe", None, "Step counts for ddpm (default: --nfe).")
+_GUIDANCE = flags.DEFINE_list("guidance", ["0"], "CFG scales (conditional models).")
+_NUM = flags.DEFINE_integer("num", 10000, "Samples per cell.")
+_BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call.")
+_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed (sample i uses fold_in(seed, i)).")
+_SPACING = flags.DEFINE_string("spacing", "trailing", "Timestep spacing.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+_OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/bench_samplers).")
+_NUM_REAL = flags.DEFINE_integer("num_real", None, "Training images for the reference statistics "
+                                 "(default: the whole training split).")
+_SAVE = flags.DEFINE_bool("save_samples", False, "Also save each cell's samples as .npz.")
+flags.mark_flags_as_required(["workdir"])
+
+
+def parse_sampler(spec: str):
+    """'ddim:eta=1' -> ('ddim', {'eta': 1.0})."""
+    name, _, rest = spec.partition(":")
+    opts = {}
+    for kv in filter(None, rest.split(",")):
+        k, _, v = kv.partition("=")
+        if k != "eta":
+            raise app.UsageError(f"unknown sampler option {k!r} in {spec!r} (known: eta)")
+        opts[k] = float(v)
+    if name not in ("ddpm", "ddim"):
+        raise app.UsageError(f"unknown sampler {name!r} in --samplers; expected ddpm or ddim[:eta=X]")
+    return name, opts
+
+
+def time_call(fn, *args, repeats: int = 5) -> float:
+    jax.block_until_ready(fn(*args))
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
+def real_reference(net, images, num, seed=0):
+    """Feature statistics of the training images, and a random subset of num feature rows."""
+    from gen_jax.metrics.feature_nets import feature_stats
+
+    mu, sigma, feats = feature_stats(net, images)
+    rng = np.random.default_rng(seed)
+    subset = feats[rng.choice(len(feats), min(num, len(feats)), replace=False)]
+    return mu, sigma, subset
+
+
+def evaluate(net, images_uint8, mu_r, sigma_r, real_subset, labels=None):
+    from gen_jax.metrics.feature_nets import feature_stats
+
+    mu, sigma, feats = feature_stats(net, images_uint8)
+    fid = frechet_distance(mu, sigma, mu_r, sigma_r)
+    kid, _ = kernel_inception_distance(feats, real_subset, num_subsets=20,
+                                       subset_size=min(1000, len(feats)))
+    pr = prdc(real_subset[: len(feats)], feats, k=3)
+    out = {"fid": float(fid), "kid": float(kid), "precision": float(pr["precision"]),
+           "recall": float(pr["recall"])}
+    if labels is not None:
+        pred = np.concatenate([np.asarray(jnp.argmax(net.logits(images_uint8[i:i + 1000]), -1))
+                               for i in range(0, len(images_uint8), 1000)])
+        out["class_accuracy"] = float(np.mean(pred == labels))
+    return out
+
+
+def markdown(rows, meta) -> str:
+    cond = any("class_accuracy" in r for r in rows)
+    head = ["sampler", "NFE", "w", "FID", "KID×1e3", "precision", "recall", "s / 1k samples", "overhead"]
+    if cond:
+        head.append("class acc.")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["sampler"], str(r["nfe"]), f"{r['guidance']:g}", f"{r['fid']:.3f}",
+                 f"{1e3 * r['kid']:.2f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+                 f"{r['sec_per_1k']:.2f}", f"{r['overhead']:.3f}"]
+        if cond:
+            cells.append(f"{r.get('class_accuracy', float('nan')):.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = (f"\n{meta['num']} samples per cell; features: {meta['feature_net']}; reference: "
+             f"{meta['data']} train split ({meta['num_real']} images); hardware: {meta['hardware']}; "
+             f"compilations per sampler: {meta['compilations']}; real-vs-real floor FID "
+             f"(test split vs train stats): {meta['floor_fid']:.3f}.\n")
+    return "\n".join(lines) + "\n" + notes
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key in sorted({(r["sampler"], r["guidance"]) for r in rows}):
+        rs = sorted((r for r in rows if (r["sampler"], r["guidance"]) == key), key=lambda r: r["nfe"])
+        label = key[0] + (f", w={key[1]:g}" if key[1] else "")
+        ax.plot([r["nfe"] for r in rs], [r["fid"] for r in rs], "o-", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("NFE (network calls)")
+    ax.set_ylabel("FID (feature-net space)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+
+    workdir = _WORKDIR.value
+    out_dir = _OUT.value or os.path.join(workdir, "bench_samplers")
+    os.makedirs(os.path.join(out_dir, "cells"), exist_ok=True)
+    c, objective, state, _ = sample_lib.load_objective_and_params(workdir)
+    data_dir = _DATA_DIR.value or c.data.dir or None
+    net = load_feature_net(c.data.name)
+    params = state.ema_params
+    T = objective.schedule.num_timesteps
+    conditional = bool(objective.num_classes)
+    labels = (np.arange(_NUM.value) % objective.num_classes).astype(np.int32) if conditional else None
+    guidances = [float(g) for g in _GUIDANCE.value] if conditional else [0.0]
+
+    print("reference statistics ...")
+    train_images = load_dataset(c.data.name, data_dir, "train").images[: _NUM_REAL.value]
+    mu_r, sigma_r, real_subset = real_reference(net, train_images, _NUM.value)
+    test = load_dataset(c.data.name, data_dir, "test")
+    mu_t, sigma_t, _ = feature_stats(net, test.images[: _NUM.value])
+    floor = float(frechet_distance(mu_t, sigma_t, mu_r, sigma_r))
+    print(f"real-vs-real floor FID ({min(_NUM.value, len(test.images))} test vs train): {floor:.3f}")
+
+    mesh = sharding.make_mesh()
+    bs = -(-min(_BATCH.value, _NUM.value) // mesh.devices.size) * mesh.devices.size
+    rows, compilations = [], {}
+    for spec in _SAMPLERS.value:
+        name, opts = parse_sampler(spec)
+        traces = []
+        fn = sample_lib.sampler_fn(objective, name, _SPACING.value, conditional, mesh,
+                                   on_trace=lambda: traces.append(1))
+        nfes = [int(n) for n in ((_DDPM_NFE.value if name == "ddpm" and _DDPM_NFE.value else _NFE.value))]
+        if any(not 1 <= n <= T for n in nfes):
+            raise app.UsageError(f"--nfe values must be in [1, {T}], got {nfes}")
+
+        def cell_path(n, w):
+            key = f"{spec.replace(':', '_').replace('=', '')}_nfe{n}_w{w:g}_num{_NUM.value}_seed{_SEED.value}"
+            return os.path.join(out_dir, "cells", key + ".json")
+
+        todo = [(n, w) for w in guidances for n in nfes if not os.path.exists(cell_path(n, w))]
+        for n, w in [(n, w) for w in guidances for n in nfes if (n, w) not in todo]:
+            with open(cell_path(n, w)) as f:
+                rows.append(json.load(f))
+        compilations[spec] = 0
+        if not todo:
+            continue
+        # compile once, before any timing: every later call reuses this executable
+        warm_keys = sharding.put_batch(sample_lib.sample_keys(0, 0, bs), mesh)
+        warm_lab = sharding.put_batch(np.zeros((bs,), np.int32), mesh)
+        jax.block_until_ready(fn(params, warm_keys, warm_lab, jnp.int32(1), jnp.float32(0), jnp.float32(0)))
+        for w in sorted({w for _, w in todo}):
+            # one jitted denoiser call on the same batch: the unit of the overhead ratio
+            x = jnp.zeros((bs, *objective.image_shape))
+            t = jnp.full((bs,), T // 2, jnp.int32)
+            lab = jnp.asarray(np.resize(labels, bs)) if conditional else None
+            den = jax.jit(lambda p, x, t, l, w: objective.denoiser(p, l, w)(x, t))
+            t_call = time_call(den, params, x, t, lab, jnp.float32(w))
+            for n in [n for n, w_ in todo if w_ == w]:
+                path = cell_path(n, w)
+                batch_times = []
+                images = sample_lib.generate(
+                    objective, params, num=_NUM.value, seed=_SEED.value, sampler=name, num_steps=n,
+                    eta=opts.get("eta", 0.0), spacing=_SPACING.value, labels=labels, guidance=w,
+                    batch_size=bs, fn=fn, on_batch=lambda s, b: batch_times.append((s, b)))
+                timed = batch_times  # compiled already (the warm-up above), so every batch counts
+                sec = sum(s for s, _ in timed) / sum(b for _, b in timed)
+                overhead = (sum(s for s, _ in timed) / len(timed)) / (n * t_call)
+                row = {"sampler": spec, "nfe": n, "guidance": w, "num": _NUM.value,
+                       "sec_per_1k": 1000 * sec, "overhead": overhead, "denoiser_call_s": t_call,
+                       **evaluate(net, images, mu_r, sigma_r, real_subset, labels)}
+                if _SAVE.value:
+                    np.savez(path.removesuffix(".json") + ".npz", images=images,
+                             **({"labels": labels} if labels is not None else {}))
+                with open(path, "w") as f:
+                    json.dump(row, f)
+                rows.append(row)
+                tqdm.write(f"{spec} NFE={n} w={w:g}: FID {row['fid']:.3f} overhead {overhead:.3f}")
+        compilations[spec] = len(traces)
+    meta = {"workdir": workdir, "num": _NUM.value, "feature_net": net.name, "data": c.data.name,
+            "num_real": int(len(train_images)),
+            "hardware": f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()})",
+            "compilations": compilations, "floor_fid": floor, "batch_size": bs}
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    md = markdown(rows, meta)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(md)
+    plot(rows, os.path.join(out_dir, "fid_vs_nfe.png"))
+    print(md)
+
+
+if __name__ == "__main__":
+    app.run(main)
