@@ -33,7 +33,8 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Trained workdir (experiments.ma
 _SAMPLERS = flags.DEFINE_list("samplers", ["ddpm", "ddim"], "Samplers: ddpm, ddim, ddim:eta=X.")
 _NFE = flags.DEFINE_list("nfe", ["5", "10", "20", "50", "100", "250", "1000"], "Step counts.")
 _DDPM_NFE = flags.DEFINE_list("ddpm_nfe", None, "Step counts for ddpm (default: --nfe).")
-_GUIDANCE = flags.DEFINE_list("guidance", ["0"], "CFG scales (conditional models).")
+_GUIDANCE = flags.DEFINE_list("guidance", ["1"], "CFG scales w (conditional models): 0 "
+                               "unconditional, 1 conditional, >1 guided.")
 _NUM = flags.DEFINE_integer("num", 10000, "Samples per cell.")
 _BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call.")
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed (sample i uses fold_in(seed, i)).")
@@ -126,7 +127,7 @@ def plot(rows, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     for key in sorted({(r["sampler"], r["guidance"]) for r in rows}):
         rs = sorted((r for r in rows if (r["sampler"], r["guidance"]) == key), key=lambda r: r["nfe"])
-        label = key[0] + (f", w={key[1]:g}" if key[1] else "")
+        label = key[0] + (f", w={key[1]:g}" if key[1] != 1 else "")
         ax.plot([r["nfe"] for r in rs], [r["fid"] for r in rs], "o-", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -154,7 +155,7 @@ def main(argv):
     T = objective.schedule.num_timesteps
     conditional = bool(objective.num_classes)
     labels = (np.arange(_NUM.value) % objective.num_classes).astype(np.int32) if conditional else None
-    guidances = [float(g) for g in _GUIDANCE.value] if conditional else [0.0]
+    guidances = [float(g) for g in _GUIDANCE.value] if conditional else [1.0]
 
     print("reference statistics ...")
     train_images = load_dataset(c.data.name, data_dir, "train").images[: _NUM_REAL.value]

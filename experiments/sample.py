@@ -36,7 +36,8 @@ _BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call (globa
 _OUT = flags.DEFINE_string("out", "samples.npz", "Output .npz (relative paths go in --workdir).")
 _CLASS = flags.DEFINE_integer("class", None, "Class label for all samples (conditional models; "
                               "default: labels cycle through the classes).")
-_GUIDANCE = flags.DEFINE_float("guidance", 0.0, "Classifier-free guidance scale w (0: none).")
+_GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance scale w: 0 unconditional, "
+                                "1 conditional (default), >1 guided.")
 _STEP = flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
 flags.mark_flags_as_required(["workdir"])
 
@@ -82,7 +83,7 @@ def sample_keys(seed: int, start: int, count: int):
 
 
 def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps: int, eta: float = 0.0,
-             spacing: str = "trailing", labels=None, guidance: float = 0.0, batch_size: int = 500,
+             spacing: str = "trailing", labels=None, guidance: float = 1.0, batch_size: int = 500,
              progress: bool = True, fn=None, on_batch=None):
     """All samples as uint8 [num, H, W, C], in batches of batch_size (rounded up to the device
     count; the last batch is padded, then cut). fn: a prebuilt sampler_fn to reuse its
@@ -122,7 +123,7 @@ def main(argv):
             raise app.UsageError(f"--class must be in [0, {k - 1}], got {_CLASS.value}")
         labels = (np.full(_NUM.value, _CLASS.value, np.int32) if _CLASS.value is not None
                   else (np.arange(_NUM.value) % k).astype(np.int32))
-    elif _CLASS.value is not None or _GUIDANCE.value:
+    elif _CLASS.value is not None or _GUIDANCE.value != 1.0:
         raise app.UsageError("--class/--guidance need a class-conditional model")
     images = generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value,
                       sampler=_SAMPLER.value, num_steps=steps, eta=_ETA.value,

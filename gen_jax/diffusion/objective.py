@@ -63,29 +63,34 @@ class DiffusionObjective:
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 
     # --- sampling -------------------------------------------------------------------------
-    def denoiser(self, params, labels=None, guidance=0.0):
-        """(x_t, t) -> (x0_hat, eps_hat). With labels and guidance w, classifier-free guidance:
-        out = (1 + w)·f(x, y) − w·f(x, ∅), both halves from one batched call (Ho & Salimans 2022)."""
+    def denoiser(self, params, labels=None, guidance=1.0):
+        """(x_t, t) -> (x0_hat, eps_hat). With labels, classifier-free guidance at scale w:
+        out = f(x, ∅) + w·(f(x, y) − f(x, ∅))  (Ho & Salimans 2022, in the form diffusers uses):
+        w = 0 is the unconditional model, w = 1 the conditional one, w > 1 guided. For other w,
+        both halves come from one batched call; w is a runtime value, and at w = 0 or 1 a runtime
+        branch makes a single call."""
 
         def model_fn(x_t, t):
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None, None)
             null = jnp.full_like(labels, self.num_classes)
+            w = jnp.asarray(guidance, jnp.float32)
 
             def guided(_):
                 out = self._apply(params, jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]),
                                   jnp.concatenate([labels, null]), None)
                 cond, uncond = jnp.split(out, 2)
-                return cond + guidance * (cond - uncond)
+                return uncond + w * (cond - uncond)
 
-            # w is a runtime value; at w = 0 one conditional call suffices (a runtime branch)
-            return jax.lax.cond(jnp.asarray(guidance) == 0,
-                                lambda _: self._apply(params, x_t, t, labels, None), guided, None)
+            def single(_):
+                return self._apply(params, x_t, t, jnp.where(w == 0, null, labels), None)
+
+            return jax.lax.cond((w == 0) | (w == 1), single, guided, None)
 
         return make_denoiser(model_fn, self.schedule, self.prediction)
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
-               eta=0.0, labels=None, guidance=0.0, spacing: str = "trailing", debug: bool = False):
+               eta=0.0, labels=None, guidance=1.0, spacing: str = "trailing", debug: bool = False):
         """Images [N, H, W, C] in [-1, 1]. key: one key (with num) or per-sample keys [N, 2];
         sample b depends only on its key (and label), never on N or the device count."""
         keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
