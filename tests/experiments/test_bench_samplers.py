@@ -22,7 +22,7 @@ def test_bench_writes_table_plot_json_compiles_once_and_resumes(tmp_path):
             f"--config.data.dir={DATA}", "--config.train.sample_every=0")
     assert r.returncode == 0, r.stderr[-3000:]
     args = ["experiments.bench_samplers", f"--workdir={wd}", "--samplers=ddim,ddim:eta=1",
-            "--nfe=1,3", "--guidance=0,2", "--num=24", "--batch_size=12", "--num_real=300",
+            "--nfe=1,3", "--guidance=1,2", "--num=24", "--batch_size=12", "--num_real=300",
             f"--data_dir={DATA}"]
     r = run(*args)
     assert r.returncode == 0, r.stderr[-3000:]
