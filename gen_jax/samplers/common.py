@@ -55,8 +55,8 @@ def sample_noise(keys, i, shape, dtype=jnp.float32):
 
 
 def run_steps(body: Callable, carry, num_steps, *, trajectory: Callable | None = None,
-              debug: bool = False):
-    """Run carry = body(i, carry) for i in [0, num_steps) on device.
+              debug: bool = False, start=0):
+    """Run carry = body(i, carry) for i in [start, num_steps) on device.
 
     num_steps may be a traced integer (a `fori_loop`, so changing it does not recompile). With
     `trajectory` (a function carry -> x), num_steps must be a Python int: the loop is a `lax.scan`
@@ -67,7 +67,7 @@ def run_steps(body: Callable, carry, num_steps, *, trajectory: Callable | None =
     if debug:
         n = int(num_steps)
         traj = []
-        for i in range(n):
+        for i in range(int(start), n):
             carry = body(jnp.int32(i), carry)
             if trajectory is not None:
                 traj.append(trajectory(carry))
@@ -75,12 +75,12 @@ def run_steps(body: Callable, carry, num_steps, *, trajectory: Callable | None =
             return carry
         return carry, jnp.stack(traj)
     if trajectory is None:
-        return jax.lax.fori_loop(0, num_steps, body, carry)
-    if not isinstance(num_steps, int):
-        raise TypeError("a trajectory needs a static (Python int) num_steps")
+        return jax.lax.fori_loop(start, num_steps, body, carry)
+    if not isinstance(num_steps, int) or not isinstance(start, int):
+        raise TypeError("a trajectory needs static (Python int) num_steps and start")
 
     def scan_body(c, i):
         c = body(i, c)
         return c, trajectory(c)
 
-    return jax.lax.scan(scan_body, carry, jnp.arange(num_steps, dtype=jnp.int32))
+    return jax.lax.scan(scan_body, carry, jnp.arange(start, num_steps, dtype=jnp.int32))

@@ -44,21 +44,26 @@ def ddim_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_ste
     num_steps and eta may be traced values. key: one key or per-sample keys [B, 2].
     """
     keys = per_sample_keys(key, x_T.shape[0])
-    T = schedule.num_timesteps
 
     def body(i, x):
-        t = timesteps(i, num_steps, T, spacing)
-        t_prev = timesteps(i + 1, num_steps, T, spacing)
-        a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
-        x0, eps = _predict(denoise, schedule, x, t, clip_x0)
-        # clamp: under jit a/a_prev can round to just above 1, and 0·√(negative) is NaN
-        sigma = eta * jnp.sqrt(jnp.maximum((1 - a_prev) / (1 - a) * (1 - a / a_prev), 0.0))
         z = sample_noise(keys, i, x.shape[1:], x.dtype)
-        dir_eps = jnp.sqrt(jnp.maximum(1 - a_prev - sigma**2, 0.0))
-        return jnp.sqrt(a_prev) * x0 + dir_eps * eps + sigma * z
+        return ddim_step(denoise, schedule, x, i, num_steps, eta, z, spacing, clip_x0)
 
     traj = (lambda x: x) if return_trajectory else None
     return run_steps(body, x_T, num_steps, trajectory=traj, debug=debug)
+
+
+def ddim_step(denoise: Denoiser, schedule: DiscreteSchedule, x, i, num_steps, eta, z,
+              spacing: str = "trailing", clip_x0: bool = True):
+    """DDIM step i of num_steps (from t_i to t_{i+1}) with the noise z given (used when η > 0)."""
+    T = schedule.num_timesteps
+    t, t_prev = timesteps(i, num_steps, T, spacing), timesteps(i + 1, num_steps, T, spacing)
+    a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
+    x0, eps = _predict(denoise, schedule, x, t, clip_x0)
+    # clamp: under jit a/a_prev can round to just above 1, and 0·√(negative) is NaN
+    sigma = eta * jnp.sqrt(jnp.maximum((1 - a_prev) / (1 - a) * (1 - a / a_prev), 0.0))
+    dir_eps = jnp.sqrt(jnp.maximum(1 - a_prev - sigma**2, 0.0))
+    return jnp.sqrt(a_prev) * x0 + dir_eps * eps + sigma * z
 
 
 def ddpm_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_steps=None, *,
