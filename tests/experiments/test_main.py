@@ -40,6 +40,17 @@ def test_default_smoke_trains_and_samples_from_the_command_line(tmp_path):
     r = _run([*args[:-1], "--batch_size=6", "--out=t.npz"])
     assert r.returncode == 0, r.stderr[-3000:]
     np.testing.assert_array_equal(np.load(wd / "t.npz")["images"], z["images"])
+    # inpainting from the command line keeps the known (left) half of the input exactly
+    r = _run(["experiments.sample", f"--workdir={wd}", "--steps=3", "--num=3", "--out=inp.npz",
+              "--init-image=test:3", "--mask=left", "--eta=1"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    from gen_jax.data import load_dataset
+    from gen_jax.utils.images import to_uint8
+
+    ref = to_uint8(load_dataset("digits", split="test").images[3])
+    inp = np.load(wd / "inp.npz")["images"]
+    np.testing.assert_array_equal(inp[:, :, :4], np.broadcast_to(ref[:, :4], inp[:, :, :4].shape))
+    assert (wd / "inp.png").exists()
 
 
 def test_command_line_override_and_bad_value_names_the_field(tmp_path):
