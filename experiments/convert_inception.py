@@ -35,7 +35,8 @@ def read_torch_state_dict(path: str) -> dict:
     try:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, pickle errors, ...: all mean the same to the user
-        raise ValueError(f"--torch_weights: torch.load could not read {path!r} ({type(e).__name__}: {e}); "
+        detail = str(e).strip().split(". ")[0][:200]  # torch's first sentence; the rest is advice
+        raise ValueError(f"--torch_weights: torch.load could not read {path!r} ({type(e).__name__}: {detail}); "
                          f"is the download complete? Expected {FID_WEIGHTS_URL}") from e
     if not isinstance(state_dict, dict) or not all(torch.is_tensor(v) for v in state_dict.values()):
         raise ValueError(f"--torch_weights: {path!r} holds a {type(state_dict).__name__}, "
