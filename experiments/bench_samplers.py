@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from experiments import sample as sample_lib
 from gen_jax.data import load_dataset
-from gen_jax.metrics import kernel_inception_distance, prdc
+from gen_jax.metrics import class_coverage, kernel_inception_distance, prdc
 from gen_jax.metrics.frechet import frechet_distance
 from gen_jax.train import sharding
 
@@ -82,7 +82,7 @@ def real_reference(net, images, num, seed=0):
 
 
 def evaluate(net, images_uint8, mu_r, sigma_r, real_subset, labels=None):
-    from gen_jax.metrics.feature_nets import feature_stats
+    from gen_jax.metrics.feature_nets import feature_stats, predict_labels
 
     mu, sigma, feats = feature_stats(net, images_uint8)
     fid = frechet_distance(mu, sigma, mu_r, sigma_r)
@@ -91,9 +91,10 @@ def evaluate(net, images_uint8, mu_r, sigma_r, real_subset, labels=None):
     pr = prdc(real_subset[: len(feats)], feats, k=3)
     out = {"fid": float(fid), "kid": float(kid), "precision": float(pr["precision"]),
            "recall": float(pr["recall"])}
+    pred = predict_labels(net, images_uint8)
+    cov = class_coverage(pred, net.num_classes)
+    out["class_entropy"] = float(cov["normalized_entropy"])
     if labels is not None:
-        pred = np.concatenate([np.asarray(jnp.argmax(net.logits(images_uint8[i:i + 1000]), -1))
-                               for i in range(0, len(images_uint8), 1000)])
         out["class_accuracy"] = float(np.mean(pred == labels))
     return out
 

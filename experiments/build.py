@@ -39,7 +39,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
     _require(c.objective.num_timesteps >= 2, "objective.num_timesteps", "an int >= 2", c.objective.num_timesteps)
     _require(c.objective.prediction in PREDICTIONS, "objective.prediction", f"one of {PREDICTIONS}", c.objective.prediction)
     _require(0.0 <= c.objective.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", c.objective.cond_drop_prob)
-    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {SAMPLERS}", c.sampler.name)
+    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
     _require(1 <= c.sampler.num_steps <= c.objective.num_timesteps, "sampler.num_steps",
              f"an int in [1, objective.num_timesteps={c.objective.num_timesteps}]", c.sampler.num_steps)
     _require(c.sampler.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", c.sampler.spacing)

@@ -37,9 +37,9 @@ from gen_jax.train.state import TrainState, create_state, gradient_step, make_op
 
 # Per-dataset defaults, sized for a 2-core CPU (a flag left unset takes these).
 DEFAULTS = {
-    "mnist": dict(steps=1000, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
+    "mnist": dict(steps=800, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
                   label_smoothing=0.0, augment=False),
-    "fashion_mnist": dict(steps=1500, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
+    "fashion_mnist": dict(steps=1200, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
                           label_smoothing=0.1, augment=False),
     "cifar10": dict(steps=3000, batch_size=128, learning_rate=3e-3, weight_decay=5e-4,
                     label_smoothing=0.1, augment=True),

@@ -4,6 +4,7 @@ its samplers. The training loop calls init / step / sample and nothing else."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -13,8 +14,9 @@ import optax
 
 from gen_jax.diffusion.losses import PREDICTIONS, diffusion_loss
 from gen_jax.diffusion.schedules import DiscreteSchedule
+from gen_jax.samplers import SAMPLERS
 from gen_jax.samplers.common import per_sample_keys
-from gen_jax.samplers.ddpm_ddim import ddim_sample, ddpm_sample, make_denoiser
+from gen_jax.samplers.ddpm_ddim import make_denoiser
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
 
@@ -90,20 +92,22 @@ class DiffusionObjective:
         return make_denoiser(model_fn, self.schedule, self.prediction)
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
-               eta=0.0, labels=None, guidance=1.0, spacing: str = "trailing", debug: bool = False):
+               eta=None, labels=None, guidance=1.0, spacing: str = "trailing", debug: bool = False):
         """Images [N, H, W, C] in [-1, 1]. key: one key (with num) or per-sample keys [N, 2];
-        sample b depends only on its key (and label), never on N or the device count."""
+        sample b depends only on its key (and label), never on N or the device count.
+
+        sampler: a name in SAMPLERS. eta and spacing go only to samplers that take them (eta:
+        ddim's η, euler_ancestral's η; None keeps the sampler's default); the others ignore them."""
+        fn = SAMPLERS.get(sampler)
+        if fn is None:
+            raise ValueError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")
         keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
         x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
         denoise = self.denoiser(params, labels, guidance)
-        if sampler == "ddim":
-            return ddim_sample(denoise, self.schedule, x_T, step_keys, num_steps, eta,
-                               spacing=spacing, debug=debug)
-        if sampler == "ddpm":
-            return ddpm_sample(denoise, self.schedule, x_T, step_keys, num_steps,
-                               spacing=spacing, debug=debug)
-        raise ValueError(f"unknown sampler {sampler!r}; expected 'ddpm' or 'ddim'")
+        takes = inspect.signature(fn).parameters
+        options = {k: v for k, v in (("eta", eta), ("spacing", spacing)) if v is not None and k in takes}
+        return fn(denoise, self.schedule, x_T, step_keys, num_steps, debug=debug, **options)
 
     def preview(self, params, key, num: int):
         """A quick grid for the training loop: DDIM, 50 steps, labels cycling through classes."""

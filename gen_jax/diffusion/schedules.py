@@ -48,10 +48,41 @@ class DiscreteSchedule:
     def num_timesteps(self) -> int:
         return self.betas.shape[0]
 
+    @property
+    def sigmas(self):
+        """σ_t = √((1 − ᾱ_t)/ᾱ_t) [T]: the noise level of x_t/√ᾱ_t (Karras et al. 2022, sec. 2)."""
+        return jnp.sqrt((1.0 - self.alphas_bar) / self.alphas_bar)
+
     def alpha_bar(self, t):
-        """ᾱ_t for integer t; t = −1 gives ᾱ = 1 (no noise), used by the last sampler step."""
+        """ᾱ_t; t = −1 gives ᾱ = 1 (no noise), used by the last sampler step.
+
+        Integer t reads the table. Float t (for samplers that need noise levels between table
+        entries) interpolates log ᾱ linearly between neighbours, with ᾱ_{−1} = 1; a float t that
+        is a whole number returns the table value exactly. t is clipped to [−1, T − 1].
+        """
         t = jnp.asarray(t)
-        return jnp.where(t >= 0, self.alphas_bar[jnp.clip(t, 0)], 1.0)
+        if jnp.issubdtype(t.dtype, jnp.integer):
+            return jnp.where(t >= 0, self.alphas_bar[jnp.clip(t, 0)], 1.0)
+        T = self.num_timesteps
+        a = jnp.concatenate([jnp.ones((1,), self.alphas_bar.dtype), self.alphas_bar])  # a[j] = ᾱ_{j−1}
+        j = jnp.clip(t.astype(jnp.float32) + 1.0, 0.0, float(T))
+        lo = jnp.floor(j).astype(jnp.int32)
+        hi = jnp.minimum(lo + 1, T)
+        # ᾱ_lo·(ᾱ_hi/ᾱ_lo)^w rather than exp(interpolated log): exact at w = 0
+        return a[lo] * jnp.exp((j - lo) * (jnp.log(a[hi]) - jnp.log(a[lo])))
+
+    def sigma_to_t(self, sigma):
+        """The float timestep whose ᾱ (as `alpha_bar` interpolates it) is 1/(1 + σ²).
+
+        The exact inverse of `alpha_bar` on float t, so alpha_bar(sigma_to_t(σ)) = 1/(1 + σ²) up
+        to rounding; σ = 0 gives t = −1, and σ beyond the table is clipped to t ∈ [−1, T − 1].
+        """
+        T = self.num_timesteps
+        nlog_a = jnp.concatenate([jnp.zeros((1,), jnp.float32), -jnp.log(self.alphas_bar)])  # increasing
+        v = jnp.log1p(jnp.square(jnp.asarray(sigma, jnp.float32)))  # −log ᾱ at σ
+        lo = jnp.clip(jnp.searchsorted(nlog_a, v, side="right") - 1, 0, T - 1)
+        w = (v - nlog_a[lo]) / (nlog_a[lo + 1] - nlog_a[lo])
+        return jnp.clip(lo - 1.0 + w, -1.0, T - 1.0)
 
 
 def make_schedule(name: str = "linear", num_timesteps: int = 1000, **kw) -> DiscreteSchedule:

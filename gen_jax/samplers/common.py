@@ -35,6 +35,22 @@ def timesteps(i, num_steps, num_timesteps: int, spacing: str = "trailing"):
     return jnp.where(i >= n, -1, t.astype(jnp.int32))
 
 
+def predict(denoise: Callable, schedule, x, t, clip_x0: bool = False):
+    """(x0_hat, eps_hat) of denoise at one timestep t for the whole batch x [B, ...].
+
+    t: a scalar, integer (a table entry; −1 is not allowed) or float (between entries, see
+    `DiscreteSchedule.alpha_bar`); its dtype is kept. clip_x0: clip x0_hat to [−1, 1] and recompute
+    eps_hat from it, so that the pair stays consistent with x_t.
+    """
+    t = jnp.asarray(t)
+    x0, eps = denoise(x, jnp.full((x.shape[0],), t, t.dtype))
+    if clip_x0:
+        a = schedule.alpha_bar(t)
+        x0 = jnp.clip(x0, -1.0, 1.0)
+        eps = (x - jnp.sqrt(a) * x0) / jnp.sqrt(1.0 - a)
+    return x0, eps
+
+
 def per_sample_keys(key, batch: int):
     """A [B, 2] array of keys: one per sample. A single key is split; a [B, 2] batch passes."""
     key = jnp.asarray(key)
@@ -84,3 +100,19 @@ def run_steps(body: Callable, carry, num_steps, *, trajectory: Callable | None =
         return c, trajectory(c)
 
     return jax.lax.scan(scan_body, carry, jnp.arange(start, num_steps, dtype=jnp.int32))
+
+
+def run_steps_then_last(body: Callable, last: Callable, x, num_steps, *, return_trajectory: bool = False,
+                        debug: bool = False):
+    """x = body(i, x) for i in [0, num_steps − 1), then x = last(num_steps − 1, x).
+
+    For samplers whose final step differs from the others (first order into σ = 0, one network
+    call instead of two): cheaper than a lax.cond in every step, which the debug loop would also
+    recompile at each step. Returns x, or (x, trajectory [num_steps, ...]) with return_trajectory
+    (num_steps must then be a Python int).
+    """
+    traj = (lambda x: x) if return_trajectory else None
+    out = run_steps(body, x, num_steps - 1, trajectory=traj, debug=debug)
+    x, traj = out if return_trajectory else (out, None)
+    x = last(jnp.asarray(num_steps, jnp.int32) - 1, x)
+    return (x, jnp.concatenate([traj, x[None]])) if return_trajectory else x

@@ -8,9 +8,10 @@ import jax.numpy as jnp
 
 from gen_jax.diffusion.losses import predict_x0_eps
 from gen_jax.diffusion.schedules import DiscreteSchedule, _bcast
-from gen_jax.samplers.common import per_sample_keys, run_steps, sample_noise, timesteps
+from gen_jax.samplers.common import per_sample_keys, predict, run_steps, sample_noise, timesteps
 
-# denoise(x_t [B,H,W,C], t int [B]) -> (x0_hat, eps_hat), both like x_t.
+# denoise(x_t [B,H,W,C], t [B]) -> (x0_hat, eps_hat), both like x_t. t is int (a table entry)
+# or, for samplers between table entries, float (see DiscreteSchedule.alpha_bar).
 Denoiser = Callable
 
 
@@ -22,16 +23,6 @@ def make_denoiser(model_fn: Callable, schedule: DiscreteSchedule, prediction: st
         return predict_x0_eps(prediction, out, x_t, _bcast(schedule.alpha_bar(t), x_t))
 
     return denoise
-
-
-def _predict(denoise, schedule, x, t, clip_x0):
-    tb = jnp.full((x.shape[0],), t, jnp.int32)
-    x0, eps = denoise(x, tb)
-    if clip_x0:
-        a = schedule.alpha_bar(t)
-        x0 = jnp.clip(x0, -1.0, 1.0)
-        eps = (x - jnp.sqrt(a) * x0) / jnp.sqrt(1.0 - a)
-    return x0, eps
 
 
 def ddim_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_steps, eta=0.0, *,
@@ -59,7 +50,7 @@ def ddim_step(denoise: Denoiser, schedule: DiscreteSchedule, x, i, num_steps, et
     T = schedule.num_timesteps
     t, t_prev = timesteps(i, num_steps, T, spacing), timesteps(i + 1, num_steps, T, spacing)
     a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
-    x0, eps = _predict(denoise, schedule, x, t, clip_x0)
+    x0, eps = predict(denoise, schedule, x, t, clip_x0)
     # clamp: under jit a/a_prev can round to just above 1, and 0·√(negative) is NaN
     sigma = eta * jnp.sqrt(jnp.maximum((1 - a_prev) / (1 - a) * (1 - a / a_prev), 0.0))
     dir_eps = jnp.sqrt(jnp.maximum(1 - a_prev - sigma**2, 0.0))
@@ -87,7 +78,7 @@ def ddpm_sample(denoise: Denoiser, schedule: DiscreteSchedule, x_T, key, num_ste
         t_prev = timesteps(i + 1, num_steps, T, spacing)
         a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
         beta = jnp.clip(1 - a / a_prev, 0.0, 1.0)
-        x0, _ = _predict(denoise, schedule, x, t, clip_x0)
+        x0, _ = predict(denoise, schedule, x, t, clip_x0)
         mean = (jnp.sqrt(a_prev) * beta / (1 - a)) * x0 + (jnp.sqrt(1 - beta) * (1 - a_prev) / (1 - a)) * x
         var = beta * (1 - a_prev) / (1 - a) if variance == "posterior" else jnp.where(t_prev >= 0, beta, 0.0)
         z = sample_noise(keys, i, x.shape[1:], x.dtype)

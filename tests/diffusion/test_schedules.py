@@ -32,6 +32,35 @@ def test_alpha_bar_is_decreasing_in_unit_interval(name, T):
     assert float(s.alpha_bar(-1)) == 1.0
 
 
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+def test_float_timesteps_interpolate_log_alpha_bar_exactly_through_the_table(name):
+    s = make_schedule(name, 100)
+    k = np.arange(-1, 100)
+    w = 0.3
+    a_int, a_float, a_between = jax.jit(lambda s: (s.alpha_bar(k), s.alpha_bar(k.astype(np.float32)),
+                                                   s.alpha_bar(k[:-1] + np.float32(w))))(s)
+    np.testing.assert_array_equal(a_float, a_int)  # bit-exact at whole numbers
+    log_a = np.log(np.concatenate([[1.0], np.asarray(s.alphas_bar, np.float64)]))  # from t = −1
+    np.testing.assert_allclose(a_between, np.exp((1 - w) * log_a[:-1] + w * log_a[1:]), rtol=5e-5)
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+def test_sigma_to_t_inverts_alpha_bar(name):
+    t = np.random.default_rng(0).uniform(-1.0, 999.0, 1000).astype(np.float32)
+
+    @jax.jit
+    def roundtrip(s):
+        a = s.alpha_bar(t)
+        t_back = s.sigma_to_t(jnp.sqrt((1 - a) / a))
+        return a, t_back, s.alpha_bar(t_back), s.sigma_to_t(s.sigmas[::111]), s.sigma_to_t(0.0)
+
+    a, t_back, a_back, t_table, t_zero = roundtrip(make_schedule(name, 1000))
+    np.testing.assert_allclose(a_back, a, rtol=1e-4)
+    np.testing.assert_allclose(t_back, t, atol=2e-3)  # float32 t near 1000 has ulp 6e-5
+    np.testing.assert_allclose(t_table, np.arange(0, 1000, 111), atol=1e-3)
+    assert float(t_zero) == -1.0
+
+
 def test_cosine_alpha_bar_follows_closed_form():
     T, s0 = 1000, 0.008
     a = np.asarray(make_schedule("cosine", T).alphas_bar, np.float64)

@@ -3,22 +3,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from analytic import MU, S, gaussian_denoiser
+
 from gen_jax.diffusion.schedules import make_schedule
 from gen_jax.samplers import ddim_sample, ddpm_sample, timesteps
-
-MU, S = 0.5, 0.3  # data ~ N(MU, S^2) per pixel
-
-
-def gaussian_denoiser(schedule):
-    """Exact E[x0 | x_t] for x0 ~ N(MU, S^2): the posterior of a Gaussian prior."""
-
-    def denoise(x_t, t):
-        a = schedule.alpha_bar(t)[:, None, None, None]
-        x0 = MU + jnp.sqrt(a) * S**2 / (a * S**2 + 1 - a) * (x_t - jnp.sqrt(a) * MU)
-        eps = (x_t - jnp.sqrt(a) * x0) / jnp.sqrt(1 - a)
-        return x0, eps
-
-    return denoise
 
 
 @pytest.mark.parametrize("n", [1, 7, 10, 50, 1000])

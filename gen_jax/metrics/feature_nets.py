@@ -1,0 +1,167 @@
+"""Feature networks for FID/KID/precision-recall and class coverage on small datasets.
+
+Inception-v3 features say little about 28×28 digits, so on MNIST, Fashion-MNIST and CIFAR-10 the
+metrics use the penultimate features (and predicted labels) of a small classifier trained on that
+dataset (gen_jax.nn.classifier, trained by experiments/train_classifier.py). The weights ship in
+gen_jax/metrics/weights/{dataset}_classifier.msgpack: one msgpack dict holding the parameters and
+what is needed to rebuild the network (its Classifier fields, the image shape, test accuracy).
+FIDs computed with these features are comparable only with others from the same weights file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from typing import Any
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gen_jax.metrics.features import init_stats, mean_cov, update_stats
+from gen_jax.nn.classifier import Classifier
+
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+FORMAT = "gen_jax.classifier/1"
+_MODEL_FIELDS = ("num_classes", "channels", "convs_per_stage", "feature_dim")
+
+
+def _model_space(images):
+    """uint8 [0, 255] -> float32 [-1, 1]; float images are taken to be in [-1, 1] already."""
+    if images.dtype == jnp.uint8:
+        return images.astype(jnp.float32) / 127.5 - 1.0
+    return images.astype(jnp.float32)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _features(model: Classifier, params, images):
+    return model.apply({"params": params}, _model_space(images), method="features")
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _logits(model: Classifier, params, images):
+    return model.apply({"params": params}, _model_space(images))
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureNet:
+    """A trained classifier as two pure jitted functions of its params.
+
+    images: [B, H, W, C] (image_shape) float32 in [-1, 1], or uint8 in [0, 255].
+    """
+
+    name: str                        # for reports, e.g. "mnist_classifier (acc 99.3%)"
+    model: Classifier
+    params: Any
+    image_shape: tuple[int, int, int]
+    test_accuracy: float | None = None
+
+    @property
+    def feature_dim(self) -> int:
+        return self.model.feature_dim
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.num_classes
+
+    def _check(self, images):
+        shape = tuple(np.shape(images))
+        if len(shape) != 4 or shape[1:] != tuple(self.image_shape):
+            raise ValueError(f"{self.name}: expected images [B, {', '.join(map(str, self.image_shape))}]"
+                             f" (NHWC), found shape {shape}")
+        return images
+
+    def features(self, images) -> jax.Array:
+        """Penultimate features [B, feature_dim]."""
+        return _features(self.model, self.params, self._check(images))
+
+    def logits(self, images) -> jax.Array:
+        """Class logits [B, num_classes]."""
+        return _logits(self.model, self.params, self._check(images))
+
+
+def _batched(fn, images, batch_size: int):
+    """Yield (fn(batch) [b, ...] as numpy, mask [b]) over images in fixed-size batches (the last one
+    zero-padded, so fn compiles once)."""
+    n = len(images)
+    if n == 0:
+        raise ValueError("no images given")
+    b = min(batch_size, n)
+    for start in range(0, n, b):
+        chunk = np.asarray(images[start:start + b])
+        real = len(chunk)
+        if real < b:
+            chunk = np.concatenate([chunk, np.zeros((b - real, *chunk.shape[1:]), chunk.dtype)])
+        yield fn(chunk), np.arange(b) < real
+
+
+def feature_stats(net: FeatureNet, images, batch_size: int = 500):
+    """(mu [D], sigma [D, D], features [N, D]) of images [N, H, W, C] (uint8 or [-1, 1] float),
+    through the streaming statistics of gen_jax.metrics.features; mu and sigma are float64."""
+    stats, feats = init_stats(net.feature_dim), []
+    update = jax.jit(update_stats)
+    for f, mask in _batched(net.features, images, batch_size):
+        stats = update(stats, f, jnp.asarray(mask))
+        feats.append(np.asarray(f)[mask])
+    mu, sigma = mean_cov(stats)
+    return mu, sigma, np.concatenate(feats)
+
+
+def predict_labels(net: FeatureNet, images, batch_size: int = 500) -> np.ndarray:
+    """Predicted classes [N] int (argmax of the logits), e.g. for metrics.class_coverage."""
+    out = [np.asarray(jnp.argmax(l, -1))[mask] for l, mask in _batched(net.logits, images, batch_size)]
+    return np.concatenate(out)
+
+
+def weights_path(dataset: str, weights_dir: str | None = None) -> str:
+    return os.path.join(weights_dir or WEIGHTS_DIR, f"{dataset}_classifier.msgpack")
+
+
+def save_feature_net(path: str, model: Classifier, params, dataset: str,
+                     image_shape: tuple[int, int, int], test_accuracy: float) -> int:
+    """Write params and the fields that rebuild the network as one msgpack file; returns bytes."""
+    blob = flax.serialization.msgpack_serialize({
+        "format": FORMAT,
+        "dataset": dataset,
+        "model": {f: (list(v) if isinstance(v := getattr(model, f), tuple) else v) for f in _MODEL_FIELDS},
+        "image_shape": list(image_shape),
+        "test_accuracy": float(test_accuracy),
+        "params": flax.serialization.to_state_dict(jax.device_get(params)),
+    })
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(blob)
+    return len(blob)
+
+
+def load_feature_net(dataset: str, weights_dir: str | None = None) -> FeatureNet:
+    """The classifier trained on `dataset` ('mnist', 'fashion_mnist', 'cifar10'), from
+    {weights_dir or gen_jax/metrics/weights}/{dataset}_classifier.msgpack."""
+    path = weights_path(dataset, weights_dir)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"no feature-net weights for dataset {dataset!r}: expected {path}; produce them with "
+            f"`python -m experiments.train_classifier --dataset={dataset} --data_dir=../shared/data "
+            f"--out={os.path.dirname(path)}`")
+    with open(path, "rb") as f:
+        blob = flax.serialization.msgpack_restore(f.read())
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        found = blob.get("format") if isinstance(blob, dict) else type(blob).__name__
+        raise ValueError(f"{path}: expected a {FORMAT!r} msgpack dict, found format {found!r}")
+    kw = dict(blob["model"])
+    kw["channels"] = tuple(kw["channels"])
+    model = Classifier(**kw)
+    image_shape = tuple(int(s) for s in blob["image_shape"])
+    template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0),
+                                                 jnp.zeros((1, *image_shape))))["params"]
+    params = flax.serialization.from_state_dict(template, blob["params"])
+    for (key, want), got in zip(jax.tree_util.tree_leaves_with_path(template),
+                                jax.tree.leaves(params)):
+        if tuple(want.shape) != tuple(np.shape(got)):
+            raise ValueError(f"{path}: parameter {jax.tree_util.keystr(key)} has shape "
+                             f"{np.shape(got)}; the network {kw} expects {want.shape}")
+    params = jax.tree.map(lambda p: jnp.asarray(p, jnp.float32), params)
+    acc = float(blob["test_accuracy"])
+    return FeatureNet(f"{dataset}_classifier (acc {100 * acc:.1f}%)", model, params, image_shape, acc)

@@ -1,0 +1,73 @@
+"""A small CNN classifier whose penultimate features stand in for Inception's on small datasets.
+
+FID/KID/precision-recall on MNIST, Fashion-MNIST and CIFAR-10 use `Classifier.features` (the
+activations the last linear layer sees), the class-coverage report its predicted labels. No
+BatchNorm: apply is a pure function of (params, x), with no batch statistics to carry.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import flax.linen as nn
+
+from gen_jax.nn.layers import group_norm
+
+
+class Backbone(nn.Module):
+    """x [B, H, W, C] in [-1, 1] -> features [B, feature_dim].
+
+    Per stage `convs_per_stage` × (3×3 conv, GroupNorm, GELU) then a 2×2 max-pool; the last map
+    is flattened (not averaged: a global pool loses the layout that tells a 7 from a 1, and
+    trained to ~2 points lower MNIST accuracy in the same steps) into Dense(feature_dim) + GELU.
+    """
+
+    channels: Sequence[int] = (32, 64, 128)
+    convs_per_stage: int = 1
+    feature_dim: int = 128
+
+    @nn.compact
+    def __call__(self, x):
+        h = x
+        for c in self.channels:
+            for _ in range(self.convs_per_stage):
+                h = nn.gelu(group_norm(c)(nn.Conv(c, (3, 3), use_bias=False)(h)))
+            h = nn.max_pool(h, (2, 2), strides=(2, 2))
+        h = h.reshape(h.shape[0], -1)
+        return nn.gelu(nn.Dense(self.feature_dim)(h))
+
+
+class Classifier(nn.Module):
+    """x [B, H, W, C] in [-1, 1] -> logits [B, num_classes].
+
+    `model.apply(params, x, method="features")` gives the penultimate features [B, feature_dim].
+    """
+
+    num_classes: int = 10
+    channels: Sequence[int] = (32, 64, 128)
+    convs_per_stage: int = 1
+    feature_dim: int = 128
+    dropout: float = 0.0
+
+    def setup(self):
+        self.backbone = Backbone(self.channels, self.convs_per_stage, self.feature_dim)
+        self.drop = nn.Dropout(self.dropout)
+        self.head = nn.Dense(self.num_classes)
+
+    def features(self, x):
+        return self.backbone(x)
+
+    def __call__(self, x, train: bool = False):
+        """Dropout (train=True) needs rngs={"dropout": key}."""
+        return self.head(self.drop(self.features(x), deterministic=not train))
+
+
+# Presets, sized to train on a CPU in minutes (see experiments/train_classifier.py).
+MNISTClassifier = functools.partial(Classifier, channels=(32, 64, 64), convs_per_stage=1)
+FashionMNISTClassifier = functools.partial(Classifier, channels=(32, 64, 128), convs_per_stage=1,
+                                           dropout=0.2)
+CIFAR10Classifier = functools.partial(Classifier, channels=(32, 64, 128), convs_per_stage=2,
+                                      dropout=0.2)
+PRESETS = {"mnist": MNISTClassifier, "fashion_mnist": FashionMNISTClassifier,
+           "cifar10": CIFAR10Classifier}
