@@ -23,7 +23,7 @@ import numpy as np
 from absl import app, flags, logging
 from tqdm.auto import tqdm
 
-from experiments import sample as sample_lib
+from experiments import sampling as sample_lib
 from gen_jax.data import load_dataset
 from gen_jax.metrics import class_coverage, kernel_inception_distance, prdc
 from gen_jax.metrics.frechet import frechet_distance
@@ -49,6 +49,8 @@ flags.mark_flags_as_required(["workdir"])
 
 def parse_sampler(spec: str):
     """'ddim:eta=1' -> ('ddim', {'eta': 1.0})."""
+    from gen_jax.samplers import SAMPLERS
+
     name, _, rest = spec.partition(":")
     opts = {}
     for kv in filter(None, rest.split(",")):
@@ -56,9 +58,22 @@ def parse_sampler(spec: str):
         if k != "eta":
             raise app.UsageError(f"unknown sampler option {k!r} in {spec!r} (known: eta)")
         opts[k] = float(v)
-    if name not in ("ddpm", "ddim"):
-        raise app.UsageError(f"unknown sampler {name!r} in --samplers; expected ddpm or ddim[:eta=X]")
+    if name not in SAMPLERS:
+        raise app.UsageError(f"unknown sampler {name!r} in --samplers; expected one of {list(SAMPLERS)}")
     return name, opts
+
+
+# network calls for a sampler run of n steps (the x-axis of the benchmark is network calls)
+CALLS = {"heun": lambda n: 2 * n - 1, "dpm_solver_2": lambda n: 2 * n - 1}
+
+
+def steps_for_nfe(name: str, nfe: int) -> int:
+    """The step count whose network-call count is closest to (and not above) nfe."""
+    calls = CALLS.get(name, lambda n: n)
+    n = max(1, nfe)
+    while n > 1 and calls(n) > nfe:
+        n -= 1
+    return n
 
 
 def time_call(fn, *args, repeats: int = 5) -> float:
@@ -192,7 +207,9 @@ def main(argv):
         # compile once, before any timing: every later call reuses this executable
         warm_keys = sharding.put_batch(sample_lib.sample_keys(0, 0, bs), mesh)
         warm_lab = sharding.put_batch(np.zeros((bs,), np.int32), mesh)
-        jax.block_until_ready(fn(params, warm_keys, warm_lab, jnp.int32(1), jnp.float32(0), jnp.float32(0)))
+        z = jnp.zeros(objective.image_shape)
+        jax.block_until_ready(fn(params, warm_keys, warm_lab, jnp.int32(1), jnp.float32(0),
+                                 jnp.float32(0), z, z, jnp.float32(0)))
         for w in sorted({w for _, w in todo}):
             # one jitted denoiser call on the same batch: the unit of the overhead ratio
             x = jnp.zeros((bs, *objective.image_shape))
@@ -204,13 +221,16 @@ def main(argv):
                 path = cell_path(n, w)
                 batch_times = []
                 images = sample_lib.generate(
-                    objective, params, num=_NUM.value, seed=_SEED.value, sampler=name, num_steps=n,
-                    eta=opts.get("eta", 0.0), spacing=_SPACING.value, labels=labels, guidance=w,
+                    objective, params, num=_NUM.value, seed=_SEED.value, sampler=name,
+                    num_steps=steps_for_nfe(name, n),
+                    eta=opts.get("eta", 1.0 if name == "euler_ancestral" else 0.0), spacing=_SPACING.value, labels=labels, guidance=w,
                     batch_size=bs, fn=fn, on_batch=lambda s, b: batch_times.append((s, b)))
                 timed = batch_times  # compiled already (the warm-up above), so every batch counts
                 sec = sum(s for s, _ in timed) / sum(b for _, b in timed)
-                overhead = (sum(s for s, _ in timed) / len(timed)) / (n * t_call)
-                row = {"sampler": spec, "nfe": n, "guidance": w, "num": _NUM.value,
+                steps = steps_for_nfe(name, n)
+                calls = CALLS.get(name, lambda k: k)(steps)
+                overhead = (sum(s for s, _ in timed) / len(timed)) / (calls * t_call)
+                row = {"sampler": spec, "nfe": calls, "steps": steps, "guidance": w, "num": _NUM.value,
                        "sec_per_1k": 1000 * sec, "overhead": overhead, "denoiser_call_s": t_call,
                        **evaluate(net, images, mu_r, sigma_r, real_subset, labels)}
                 if _SAVE.value:

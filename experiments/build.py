@@ -8,7 +8,6 @@ import os
 
 import jax
 import ml_collections
-import numpy as np
 
 from gen_jax.data import load_dataset
 from gen_jax.diffusion.losses import PREDICTIONS

@@ -29,7 +29,7 @@ def test_sigma_grid_is_karras_eq5_between_the_table_extremes():
 
 
 @pytest.mark.parametrize("name, options, steps", [
-    ("euler", {}, [10, 1000]),
+    ("euler", {}, [10, 300]),
     ("heun", {}, [5, 100]),
     ("heun", {"s_churn": 40.0}, [10, 150]),  # stochastic (alg. 2)
     ("euler_ancestral", {}, [10, 600]),
@@ -46,7 +46,7 @@ def test_order_of_convergence_to_the_exact_pf_ode_solution(name, order):
     steps = [20, 40, 80] if name == "heun" else [40, 80, 160]
     errs = pf_ode_errors(_sampler(name), steps)
     orders = observed_orders(errs)
-    # measured: euler 0.99, 1.00; heun 2.17, 2.05
+    # measured: euler 0.99, 1.00; heun 2.16, 2.08
     assert np.all(np.abs(orders - order) < (0.2 if order == 1 else 0.4)), (errs, orders)
 
 
