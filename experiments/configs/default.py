@@ -12,7 +12,6 @@ def get_config(variant: str = ""):
     c.model.class_conditional = True
     c.objective.cond_drop_prob = 0.1
     c.optim.learning_rate = 1e-3
-    c.optim.cosine_decay = True
     c.train.steps = 2500
     c.train.batch_size = 64
     c.train.sample_every = 500
