@@ -45,6 +45,9 @@ def _logits(model: Classifier, params, images):
     return model.apply({"params": params}, _model_space(images))
 
 
+_update_stats = jax.jit(update_stats)
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureNet:
     """A trained classifier as two pure jitted functions of its params.
@@ -101,9 +104,8 @@ def feature_stats(net: FeatureNet, images, batch_size: int = 500):
     """(mu [D], sigma [D, D], features [N, D]) of images [N, H, W, C] (uint8 or [-1, 1] float),
     through the streaming statistics of gen_jax.metrics.features; mu and sigma are float64."""
     stats, feats = init_stats(net.feature_dim), []
-    update = jax.jit(update_stats)
     for f, mask in _batched(net.features, images, batch_size):
-        stats = update(stats, f, jnp.asarray(mask))
+        stats = _update_stats(stats, f, jnp.asarray(mask))
         feats.append(np.asarray(f)[mask])
     mu, sigma = mean_cov(stats)
     return mu, sigma, np.concatenate(feats)
