@@ -110,9 +110,10 @@ class DiffusionObjective:
         return fn(denoise, self.schedule, x_T, step_keys, num_steps, debug=debug, **options)
 
     def preview(self, params, key, num: int):
-        """A quick grid for the training loop: DDIM, 50 steps, labels cycling through classes."""
+        """A quick grid for the training loop: DDIM, 50 steps (at most T), labels cycling."""
         labels = jnp.arange(num) % self.num_classes if self.num_classes else None
-        return self.sample(params, key, num, sampler="ddim", num_steps=50, labels=labels)
+        return self.sample(params, key, num, sampler="ddim",
+                           num_steps=min(50, self.schedule.num_timesteps), labels=labels)
 
 
 Objective = Any  # anything with init(key), step(state, batch), preview(params, key, n)
