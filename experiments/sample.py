@@ -33,6 +33,8 @@ _CLASS = flags.DEFINE_integer("class", None, "Class label for all samples (condi
                               "default: labels cycle through the classes).")
 _GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance scale w: 0 unconditional, "
                                 "1 conditional (default), >1 guided.")
+_NEG = flags.DEFINE_integer("negative_class", None, "CFG negative conditioning: guide away from "
+                            "this class instead of from the unconditional model (needs --guidance).")
 _STEP = flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
 _INIT = flags.DEFINE_string("init-image", None, "Image to edit: a PNG/JPEG path or test:INDEX / "
                             "train:INDEX from the run's dataset. Alone: img2img at --strength; "
@@ -61,7 +63,9 @@ def main(argv):
             raise app.UsageError(f"--class must be in [0, {k - 1}], got {_CLASS.value}")
         labels = (np.full(_NUM.value, _CLASS.value, np.int32) if _CLASS.value is not None
                   else (np.arange(_NUM.value) % k).astype(np.int32))
-    elif _CLASS.value is not None or _GUIDANCE.value != 1.0:
+        if _NEG.value is not None and not 0 <= _NEG.value < k:
+            raise app.UsageError(f"--negative_class must be in [0, {k - 1}], got {_NEG.value}")
+    elif _CLASS.value is not None or _GUIDANCE.value != 1.0 or _NEG.value is not None:
         raise app.UsageError("--class/--guidance need a class-conditional model")
     edit, x_ref, mask, fn = None, None, None, None
     if _MASK.value and not _INIT.value:
@@ -76,7 +80,10 @@ def main(argv):
         if _MASK.value:
             edit, mask = "inpaint", load_mask(_MASK.value, objective.image_shape)
         fn = sampler_fn(objective, "ddim", _SPACING.value, labels is not None, edit=edit,
-                        jump_length=_JUMP.value, jump_n_sample=_RESAMPLE.value, static_steps=steps)
+                        jump_length=_JUMP.value, jump_n_sample=_RESAMPLE.value, static_steps=steps,
+                        negative_class=_NEG.value)
+    elif _NEG.value is not None:
+        fn = sampler_fn(objective, _SAMPLER.value, _SPACING.value, True, negative_class=_NEG.value)
     eta = _ETA.value if _ETA.value is not None else (1.0 if _SAMPLER.value == "euler_ancestral" else 0.0)
     images = generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value,
                       sampler=_SAMPLER.value, num_steps=steps, eta=eta,

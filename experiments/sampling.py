@@ -39,14 +39,16 @@ def load_objective_and_params(workdir: str, step: int | None = None):
 
 def sampler_fn(objective, sampler: str, spacing: str = "trailing", conditional: bool = False,
                mesh=None, on_trace=None, edit: str | None = None, jump_length: int = 1,
-               jump_n_sample: int = 1, static_steps: int | None = None):
+               jump_n_sample: int = 1, static_steps: int | None = None,
+               negative_class: int | None = None):
     """A jitted fn(params, keys [B,2], labels [B], num_steps, eta, guidance, x_ref [H,W,C],
     mask [H,W,C], strength) -> images [B,H,W,C].
 
     edit: None (plain sampling; x_ref/mask/strength unused), "inpaint" (keep x_ref where mask = 1)
     or "img2img" (SDEdit from x_ref at `strength`). num_steps, eta, guidance and strength are
     runtime values: one compilation per batch shape serves a whole sweep (RePaint resampling,
-    jump_n_sample > 1, needs static_steps). on_trace() is called each time JAX traces."""
+    jump_n_sample > 1, needs static_steps). negative_class replaces the null class in CFG.
+    on_trace() is called each time JAX traces."""
     mesh = mesh or sharding.make_mesh()
     if edit not in (None, "inpaint", "img2img"):
         raise ValueError(f"unknown edit {edit!r}; expected None, 'inpaint' or 'img2img'")
@@ -56,10 +58,12 @@ def sampler_fn(objective, sampler: str, spacing: str = "trailing", conditional: 
         if on_trace is not None:
             on_trace()
         labels = labels if conditional else None
+        neg = None if negative_class is None or labels is None else jnp.full_like(labels, negative_class)
         if edit is None:
             return objective.sample(params, keys, sampler=sampler, num_steps=num_steps, eta=eta,
-                                    labels=labels, guidance=guidance, spacing=spacing)
-        denoise = objective.denoiser(params, labels, guidance)
+                                    labels=labels, guidance=guidance, spacing=spacing,
+                                    negative_labels=neg)
+        denoise = objective.denoiser(params, labels, guidance, neg)
         x_ref = jnp.broadcast_to(x_ref, (keys.shape[0], *x_ref.shape))
         if edit == "img2img":
             return img2img(denoise, objective.schedule, x_ref, keys, num_steps, strength,

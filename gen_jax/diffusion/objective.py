@@ -65,17 +65,19 @@ class DiffusionObjective:
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 
     # --- sampling -------------------------------------------------------------------------
-    def denoiser(self, params, labels=None, guidance=1.0):
+    def denoiser(self, params, labels=None, guidance=1.0, negative_labels=None):
         """(x_t, t) -> (x0_hat, eps_hat). With labels, classifier-free guidance at scale w:
         out = f(x, ∅) + w·(f(x, y) − f(x, ∅))  (Ho & Salimans 2022, in the form diffusers uses):
         w = 0 is the unconditional model, w = 1 the conditional one, w > 1 guided. For other w,
         both halves come from one batched call; w is a runtime value, and at w = 0 or 1 a runtime
-        branch makes a single call."""
+        branch makes a single call. negative_labels [B] replace ∅ (negative conditioning: guide
+        away from those classes)."""
 
         def model_fn(x_t, t):
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None, None)
-            null = jnp.full_like(labels, self.num_classes)
+            null = (jnp.full_like(labels, self.num_classes) if negative_labels is None
+                    else jnp.broadcast_to(jnp.asarray(negative_labels, labels.dtype), labels.shape))
             w = jnp.asarray(guidance, jnp.float32)
 
             def guided(_):
@@ -92,7 +94,8 @@ class DiffusionObjective:
         return make_denoiser(model_fn, self.schedule, self.prediction)
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
-               eta=None, labels=None, guidance=1.0, spacing: str = "trailing", debug: bool = False):
+               eta=None, labels=None, guidance=1.0, spacing: str = "trailing", debug: bool = False,
+               negative_labels=None):
         """Images [N, H, W, C] in [-1, 1]. key: one key (with num) or per-sample keys [N, 2];
         sample b depends only on its key (and label), never on N or the device count.
 
@@ -104,7 +107,7 @@ class DiffusionObjective:
         keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
         x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-        denoise = self.denoiser(params, labels, guidance)
+        denoise = self.denoiser(params, labels, guidance, negative_labels)
         takes = inspect.signature(fn).parameters
         options = {k: v for k, v in (("eta", eta), ("spacing", spacing)) if v is not None and k in takes}
         return fn(denoise, self.schedule, x_T, step_keys, num_steps, debug=debug, **options)

@@ -67,3 +67,14 @@ def test_unknown_sampler_names_the_registered_ones():
     obj = tiny_objective(conditional=False)
     with pytest.raises(ValueError, match="unknown sampler 'dpm3'.*'unipc'"):
         obj.sample(None, jax.random.PRNGKey(0), 2, sampler="dpm3")
+
+
+def test_negative_conditioning_replaces_the_null_class():
+    obj = tiny_objective()
+    params = _params(obj)
+    x = jax.random.normal(jax.random.PRNGKey(2), (2, 8, 8, 1))
+    t = jnp.array([5, 30])
+    y, neg = jnp.array([1, 2]), jnp.array([7, 7])
+    eps = lambda labels, w, n=None: obj.denoiser(params, labels, w, n)(x, t)[1]
+    want = eps(neg, 1.0) + 2.5 * (eps(y, 1.0) - eps(neg, 1.0))
+    np.testing.assert_allclose(eps(y, 2.5, neg), want, atol=1e-4)
