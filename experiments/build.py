@@ -78,7 +78,24 @@ def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
                               ema_decay=c.optim.ema_decay)
 
 
-OBJECTIVES = {"ddpm": build_ddpm}
+def build_noisy_classifier(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """A noise-conditional classifier for classifier guidance (model.channels/channel_mult)."""
+    from gen_jax.diffusion.classifier_objective import NoisyClassifierObjective
+    from gen_jax.nn.classifier import NoisyClassifier
+
+    if not num_classes:
+        raise ValueError(f"objective 'noisy_classifier' needs labels; dataset {c.data.name!r} has none")
+    tx, lr = make_optimizer(c.optim.learning_rate, c.optim.warmup_steps, c.optim.grad_clip or None,
+                            c.optim.weight_decay,
+                            decay_steps=c.train.steps if c.optim.cosine_decay else None)
+    o = c.objective
+    model = NoisyClassifier(num_classes, c.model.channels, tuple(c.model.channel_mult))
+    return NoisyClassifierObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),
+                                    image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
+                                    num_classes=num_classes, ema_decay=c.optim.ema_decay)
+
+
+OBJECTIVES = {"ddpm": build_ddpm, "noisy_classifier": build_noisy_classifier}
 
 
 def objective(c: ml_collections.ConfigDict, image_shape, num_classes):

@@ -30,7 +30,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
     image_shape, num_classes = build.image_info(ds)
     objective = build.objective(c, image_shape, num_classes)
     build.save_run_info(workdir, c, image_shape, num_classes, ds.class_names)
-    labels = ds.labels if objective.num_classes else None
+    labels = ds.labels if getattr(objective, "num_classes", None) else None
     if jax.process_index() == 0:
         print(f"gen_jax: {c.objective.name} on {ds.name} {ds.images.shape}, "
               f"{jax.device_count()} device(s) [{jax.default_backend()}], workdir {workdir}")
@@ -39,7 +39,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
                   progress=progress, stop_after=stop_after)
-    if jax.process_index() == 0 and int(state.step) >= c.train.steps:
+    if jax.process_index() == 0 and int(state.step) >= c.train.steps and hasattr(objective, "sample"):
         s = c.sampler
         n = c.train.num_final_samples
         labels = jax.numpy.arange(n) % num_classes if objective.num_classes else None

@@ -35,6 +35,9 @@ _GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance scale 
                                 "1 conditional (default), >1 guided.")
 _NEG = flags.DEFINE_integer("negative_class", None, "CFG negative conditioning: guide away from "
                             "this class instead of from the unconditional model (needs --guidance).")
+_CLF = flags.DEFINE_string("classifier_workdir", None, "Workdir of a noise-conditional classifier "
+                           "(configs/classifier_mnist.py) for classifier guidance.")
+_CLF_SCALE = flags.DEFINE_float("classifier_scale", 1.0, "Classifier-guidance scale s.")
 _STEP = flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
 _INIT = flags.DEFINE_string("init-image", None, "Image to edit: a PNG/JPEG path or test:INDEX / "
                             "train:INDEX from the run's dataset. Alone: img2img at --strength; "
@@ -67,7 +70,7 @@ def main(argv):
             raise app.UsageError(f"--negative_class must be in [0, {k - 1}], got {_NEG.value}")
     elif _CLASS.value is not None or _GUIDANCE.value != 1.0 or _NEG.value is not None:
         raise app.UsageError("--class/--guidance need a class-conditional model")
-    edit, x_ref, mask, fn = None, None, None, None
+    edit, x_ref, mask, fn, cg_params = None, None, None, None, None
     if _MASK.value and not _INIT.value:
         raise app.UsageError("--mask needs --init-image (the image whose kept pixels are known)")
     if _INIT.value:
@@ -82,14 +85,26 @@ def main(argv):
         fn = sampler_fn(objective, "ddim", _SPACING.value, labels is not None, edit=edit,
                         jump_length=_JUMP.value, jump_n_sample=_RESAMPLE.value, static_steps=steps,
                         negative_class=_NEG.value)
-    elif _NEG.value is not None:
-        fn = sampler_fn(objective, _SAMPLER.value, _SPACING.value, True, negative_class=_NEG.value)
+    elif _NEG.value is not None or _CLF.value:
+        classifier = None
+        if _CLF.value:
+            _, classifier, cstate, _ = load_objective_and_params(_CLF.value)
+            cg_params = cstate.ema_params
+            if not np.allclose(classifier.schedule.alphas_bar, objective.schedule.alphas_bar):
+                raise app.UsageError("--classifier_workdir: the classifier was trained on another "
+                                     "noise schedule than the diffusion model (objective.schedule/"
+                                     "num_timesteps must match)")
+            if labels is None:  # an unconditional model guided toward cycling classes
+                labels = (np.arange(_NUM.value) % classifier.num_classes).astype(np.int32)
+        fn = sampler_fn(objective, _SAMPLER.value, _SPACING.value, objective.num_classes is not None,
+                        negative_class=_NEG.value, classifier=classifier)
     eta = _ETA.value if _ETA.value is not None else (1.0 if _SAMPLER.value == "euler_ancestral" else 0.0)
     images = generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value,
                       sampler=_SAMPLER.value, num_steps=steps, eta=eta,
                       spacing=_SPACING.value, labels=labels, guidance=_GUIDANCE.value,
                       batch_size=_BATCH.value, fn=fn, x_ref=x_ref, mask=mask,
-                      strength=_STRENGTH.value)
+                      strength=_STRENGTH.value, cg_params=cg_params,
+                      cg_scale=_CLF_SCALE.value)
     out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     arrays = {"images": images}

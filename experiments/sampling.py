@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from experiments import build
 from gen_jax.samplers.editing import img2img, inpaint
+from gen_jax.samplers.guidance import classifier_guided
 from gen_jax.train import checkpoint, sharding
 from gen_jax.utils.images import to_uint8
 
@@ -40,7 +41,7 @@ def load_objective_and_params(workdir: str, step: int | None = None):
 def sampler_fn(objective, sampler: str, spacing: str = "trailing", conditional: bool = False,
                mesh=None, on_trace=None, edit: str | None = None, jump_length: int = 1,
                jump_n_sample: int = 1, static_steps: int | None = None,
-               negative_class: int | None = None):
+               negative_class: int | None = None, classifier=None):
     """A jitted fn(params, keys [B,2], labels [B], num_steps, eta, guidance, x_ref [H,W,C],
     mask [H,W,C], strength) -> images [B,H,W,C].
 
@@ -48,22 +49,30 @@ def sampler_fn(objective, sampler: str, spacing: str = "trailing", conditional: 
     or "img2img" (SDEdit from x_ref at `strength`). num_steps, eta, guidance and strength are
     runtime values: one compilation per batch shape serves a whole sweep (RePaint resampling,
     jump_n_sample > 1, needs static_steps). negative_class replaces the null class in CFG.
+    classifier: a NoisyClassifierObjective; then run also takes (cg_params, cg_scale) and
+    applies classifier guidance toward the labels at runtime scale cg_scale.
     on_trace() is called each time JAX traces."""
     mesh = mesh or sharding.make_mesh()
     if edit not in (None, "inpaint", "img2img"):
         raise ValueError(f"unknown edit {edit!r}; expected None, 'inpaint' or 'img2img'")
 
     @partial(jax.jit, out_shardings=sharding.batch_sharding(mesh))
-    def run(params, keys, labels, num_steps, eta, guidance, x_ref, mask, strength):
+    def run(params, keys, labels, num_steps, eta, guidance, x_ref, mask, strength,
+            cg_params=None, cg_scale=0.0):
         if on_trace is not None:
             on_trace()
+        guide = None
+        if classifier is not None:
+            guide = lambda d: classifier_guided(d, classifier.log_prob(cg_params), objective.schedule,
+                                                labels, cg_scale)
         labels = labels if conditional else None
         neg = None if negative_class is None or labels is None else jnp.full_like(labels, negative_class)
         if edit is None:
             return objective.sample(params, keys, sampler=sampler, num_steps=num_steps, eta=eta,
                                     labels=labels, guidance=guidance, spacing=spacing,
-                                    negative_labels=neg)
+                                    negative_labels=neg, guide=guide)
         denoise = objective.denoiser(params, labels, guidance, neg)
+        denoise = guide(denoise) if guide is not None else denoise
         x_ref = jnp.broadcast_to(x_ref, (keys.shape[0], *x_ref.shape))
         if edit == "img2img":
             return img2img(denoise, objective.schedule, x_ref, keys, num_steps, strength,
@@ -132,7 +141,8 @@ def sample_keys(seed: int, start: int, count: int):
 
 def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps: int, eta: float = 0.0,
              spacing: str = "trailing", labels=None, guidance: float = 1.0, batch_size: int = 500,
-             progress: bool = True, fn=None, on_batch=None, x_ref=None, mask=None, strength=0.0):
+             progress: bool = True, fn=None, on_batch=None, x_ref=None, mask=None, strength=0.0,
+             cg_params=None, cg_scale: float = 0.0):
     """All samples as uint8 [num, H, W, C], in batches of batch_size (rounded up to the device
     count; the last batch is padded, then cut). fn: a prebuilt sampler_fn (to reuse its
     compilation, or for editing with x_ref/mask/strength); on_batch(seconds, batch_size) is
@@ -151,7 +161,8 @@ def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps:
         lab = sharding.put_batch(np.asarray(lab, np.int32), mesh)
         t0 = time.perf_counter()
         x = jax.block_until_ready(fn(params, keys, lab, jnp.int32(num_steps), jnp.float32(eta),
-                                     jnp.float32(guidance), x_ref, mask, jnp.float32(strength)))
+                                     jnp.float32(guidance), x_ref, mask, jnp.float32(strength),
+                                     cg_params, jnp.float32(cg_scale)))
         if on_batch is not None:
             on_batch(time.perf_counter() - t0, bs)
         out.append(to_uint8(jax.device_get(x))[: num - start])

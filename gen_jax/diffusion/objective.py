@@ -95,12 +95,13 @@ class DiffusionObjective:
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
                eta=None, labels=None, guidance=1.0, spacing: str = "trailing", debug: bool = False,
-               negative_labels=None):
+               negative_labels=None, guide=None):
         """Images [N, H, W, C] in [-1, 1]. key: one key (with num) or per-sample keys [N, 2];
         sample b depends only on its key (and label), never on N or the device count.
 
         sampler: a name in SAMPLERS. eta and spacing go only to samplers that take them (eta:
-        ddim's η, euler_ancestral's η; None keeps the sampler's default); the others ignore them."""
+        ddim's η, euler_ancestral's η; None keeps the sampler's default); the others ignore them.
+        guide: denoiser -> denoiser applied before sampling (e.g. classifier guidance)."""
         fn = SAMPLERS.get(sampler)
         if fn is None:
             raise ValueError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")
@@ -108,6 +109,8 @@ class DiffusionObjective:
         x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
         denoise = self.denoiser(params, labels, guidance, negative_labels)
+        if guide is not None:
+            denoise = guide(denoise)
         takes = inspect.signature(fn).parameters
         options = {k: v for k, v in (("eta", eta), ("spacing", spacing)) if v is not None and k in takes}
         return fn(denoise, self.schedule, x_T, step_keys, num_steps, debug=debug, **options)

@@ -72,3 +72,28 @@ CIFAR10Classifier = functools.partial(Classifier, channels=(32, 64, 128), convs_
                                       dropout=0.1)
 PRESETS = {"mnist": MNISTClassifier, "fashion_mnist": FashionMNISTClassifier,
            "cifar10": CIFAR10Classifier}
+
+
+class NoisyClassifier(nn.Module):
+    """Noise-conditional classifier for classifier guidance: logits of p(y | x_t, t) [B, K] for
+    x_t [B, H, W, C] and t [B] (Dhariwal & Nichol 2021, sec. 4: the U-Net's encoder half with
+    AdaGN timestep conditioning, then a global pool)."""
+
+    num_classes: int = 10
+    channels: int = 32
+    channel_mult: Sequence[int] = (1, 2, 2)
+
+    @nn.compact
+    def __call__(self, x, t, train: bool = False):
+        from gen_jax.nn.layers import timestep_embedding
+        from gen_jax.nn.unet import ResBlock
+
+        emb = nn.Dense(4 * self.channels)(timestep_embedding(t, self.channels))
+        emb = nn.Dense(4 * self.channels)(nn.swish(emb))
+        h = nn.Conv(self.channels, (3, 3))(x)
+        for level, mult in enumerate(self.channel_mult):
+            h = ResBlock(self.channels * mult)(h, emb, train)
+            if level != len(self.channel_mult) - 1:
+                h = nn.Conv(h.shape[-1], (3, 3), strides=(2, 2))(h)
+        h = nn.swish(group_norm(h.shape[-1])(h)).mean(axis=(1, 2))
+        return nn.Dense(self.num_classes)(h)

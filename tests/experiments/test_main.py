@@ -94,3 +94,30 @@ def test_ddpm_mnist_smoke_trains_two_steps_in_process(tmp_path):
     state = run(c, str(tmp_path), progress=False)
     assert int(state.step) == 2
     assert (tmp_path / "samples.png").exists()
+
+
+@pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
+def test_noisy_classifier_trains_through_the_loop_and_guides_sampling(tmp_path):
+    import jax
+
+    from experiments.configs import classifier_mnist
+    from experiments.main import run
+    from experiments.sampling import generate, load_objective_and_params, sampler_fn
+
+    c = classifier_mnist.get_config("smoke")
+    c.data.dir = str(DATA)
+    state = run(c, str(tmp_path / "clf"), progress=False)
+    assert int(state.step) == 2
+    _, clf, cstate, _ = load_objective_and_params(str(tmp_path / "clf"))
+    # a diffusion objective on the same schedule, untrained (guidance must still change samples)
+    d = ddpm_mnist.get_config("smoke")
+    obj = build.objective(d, (28, 28, 1), 10)
+    params = obj.init(jax.random.PRNGKey(0)).params
+    labels = np.arange(4, dtype=np.int32)
+    fn = sampler_fn(obj, "ddim", conditional=True, classifier=clf)
+    kw = dict(num=4, seed=0, sampler="ddim", num_steps=3, labels=labels, fn=fn, progress=False,
+              cg_params=cstate.ema_params)
+    plain = generate(obj, params, **kw, cg_scale=0.0)
+    np.testing.assert_array_equal(plain, generate(obj, params, num=4, seed=0, sampler="ddim",
+                                                  num_steps=3, labels=labels, progress=False))
+    assert not np.array_equal(plain, generate(obj, params, **kw, cg_scale=50.0))
