@@ -4,7 +4,9 @@ variables with Hutchinson's trace estimator (Grathwohl et al. 2019).
 
 In the σ-parametrisation x̃ = x_t/√ᾱ_t = x0 + σ·ε (Karras et al. 2022, eq. 4) the PF-ODE of a
 discrete VP model reads dx̃/dσ = (x̃ − D(x̃, σ))/σ = ε̂(x̃·√ᾱ, t(σ)).
-Each sample is solved on its own (vmap), so its result and step count never depend on the batch.
+Each sample is solved on its own (vmap), so its result and step count never depend on the batch;
+the denoiser is called with a batch of one, so a conditional denoiser must be built per sample
+(vmap over (image, label), as experiments/likelihood.py does).
 """
 
 from __future__ import annotations
