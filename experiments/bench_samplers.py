@@ -209,7 +209,7 @@ def main(argv):
         warm_lab = sharding.put_batch(np.zeros((bs,), np.int32), mesh)
         z = jnp.zeros(objective.image_shape)
         jax.block_until_ready(fn(params, warm_keys, warm_lab, jnp.int32(1), jnp.float32(0),
-                                 jnp.float32(0), z, z, jnp.float32(0)))
+                                 jnp.float32(0), z, z, jnp.float32(0), None, jnp.float32(0)))
         for w in sorted({w for _, w in todo}):
             # one jitted denoiser call on the same batch: the unit of the overhead ratio
             x = jnp.zeros((bs, *objective.image_shape))
