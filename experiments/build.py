@@ -55,6 +55,13 @@ def dataset(c: ml_collections.ConfigDict):
     return load_dataset(c.data.name, c.data.dir or None, c.data.split)
 
 
+def optimizer(c: ml_collections.ConfigDict):
+    """(tx, learning-rate schedule) from config.optim (shared by every objective)."""
+    return make_optimizer(c.optim.learning_rate, c.optim.warmup_steps, c.optim.grad_clip or None,
+                          c.optim.weight_decay,
+                          decay_steps=c.train.steps if c.optim.cosine_decay else None)
+
+
 def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
     m = c.model
     conditional = m.class_conditional
@@ -66,9 +73,7 @@ def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
                            attention_resolutions=tuple(m.attention_resolutions),
                            num_heads=m.num_heads, dropout=m.dropout,
                            num_classes=num_classes if conditional else None)
-    tx, lr = make_optimizer(c.optim.learning_rate, c.optim.warmup_steps, c.optim.grad_clip or None,
-                            c.optim.weight_decay,
-                            decay_steps=c.train.steps if c.optim.cosine_decay else None)
+    tx, lr = optimizer(c)
     o = c.objective
     return DiffusionObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),
                               image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
@@ -85,9 +90,7 @@ def build_noisy_classifier(c: ml_collections.ConfigDict, image_shape, num_classe
 
     if not num_classes:
         raise ValueError(f"objective 'noisy_classifier' needs labels; dataset {c.data.name!r} has none")
-    tx, lr = make_optimizer(c.optim.learning_rate, c.optim.warmup_steps, c.optim.grad_clip or None,
-                            c.optim.weight_decay,
-                            decay_steps=c.train.steps if c.optim.cosine_decay else None)
+    tx, lr = optimizer(c)
     o = c.objective
     model = NoisyClassifier(num_classes, c.model.channels, tuple(c.model.channel_mult))
     return NoisyClassifierObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),

@@ -11,7 +11,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from gen_jax.diffusion.schedules import DiscreteSchedule, _bcast
+from gen_jax.diffusion.schedules import DiscreteSchedule, _bcast, q_sample
 from gen_jax.samplers.ddpm_ddim import Denoiser
 
 
@@ -40,7 +40,6 @@ def classifier_loss(apply_fn, params, schedule: DiscreteSchedule, x0, labels, ke
     apply_fn(params, x_t, t, rngs) -> logits [B, K]."""
     k_t, k_eps = jax.random.split(key)
     t = jax.random.randint(k_t, (x0.shape[0],), 0, schedule.num_timesteps)
-    a = _bcast(schedule.alpha_bar(t), x0)
-    x_t = jnp.sqrt(a) * x0 + jnp.sqrt(1 - a) * jax.random.normal(k_eps, x0.shape, x0.dtype)
+    x_t = q_sample(schedule, x0, t, jax.random.normal(k_eps, x0.shape, x0.dtype))
     logits = apply_fn(params, x_t, t, rngs)
     return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1))

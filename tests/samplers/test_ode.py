@@ -1,3 +1,6 @@
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -6,16 +9,9 @@ import pytest
 from gen_jax.diffusion.schedules import make_schedule
 from gen_jax.samplers.ode import bits_per_dim, log_likelihood, ode_sample
 
-MU, S = 0.5, 0.3
+sys.path.insert(0, str(Path(__file__).parent))
+from analytic import MU, S, gaussian_denoiser  # noqa: E402
 
-
-def gaussian_denoiser(schedule):
-    def denoise(x_t, t):
-        a = schedule.alpha_bar(t)[:, None, None, None]
-        x0 = MU + jnp.sqrt(a) * S**2 / (a * S**2 + 1 - a) * (x_t - jnp.sqrt(a) * MU)
-        return x0, (x_t - jnp.sqrt(a) * x0) / jnp.sqrt(1 - a)
-
-    return denoise
 
 
 def test_adaptive_ode_samples_have_the_data_distribution():
