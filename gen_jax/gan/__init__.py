@@ -1,0 +1,1 @@
+"""GANs: adversarial losses and regularisers, and the alternating D/G step run by the one loop."""
