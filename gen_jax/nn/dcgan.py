@@ -1,0 +1,79 @@
+"""DCGAN generator and discriminator (Radford et al. 2016) for square images of 8..32 pixels.
+
+The generator maps z [B, z_dim] through a dense layer to a s×s map (s = 4, or 7 for 28×28) and
+doubles it with 4×4 stride-2 transposed convolutions; the discriminator mirrors it with stride-2
+convolutions and leaky ReLU. Choice: no batch norm anywhere, so the state holds params only (no
+batch_stats); G normalises with GroupNorm (norm="group") or not at all (norm="none"), and D has no
+normalisation (WGAN-GP's critic must not use batch norm: Gulrajani et al. 2017, sec. 4).
+Class conditioning: G concatenates a class embedding to z; D is a projection discriminator
+(Miyato & Koyama 2018): f(x, y) = ψ(φ(x)) + <embed(y), φ(x)>.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from gen_jax.nn.layers import group_norm
+
+NORMS = ("group", "none")
+
+
+def base_size(size: int) -> tuple[int, int]:
+    """(s, n): the starting map size s ≤ 7 and the number n of 2× up/down-samplings to `size`."""
+    s, n = size, 0
+    while s % 2 == 0 and s > 7:
+        s, n = s // 2, n + 1
+    if n == 0:
+        raise ValueError(f"DCGAN image size must be s·2^n with s ≤ 7 and n ≥ 1 (8, 16, 28, 32, ...), got {size}")
+    return s, n
+
+
+class Generator(nn.Module):
+    """z [B, z_dim] (and labels [B] when num_classes) -> images [B, H, W, C] in [-1, 1]."""
+
+    image_shape: tuple            # (H, W, C), H == W
+    channels: int = 64            # width of the last hidden layer; doubles per level toward z
+    num_classes: int | None = None
+    norm: str = "group"           # group | none
+
+    @nn.compact
+    def __call__(self, z, labels=None):
+        h_img, _, c_img = self.image_shape
+        s, n = base_size(h_img)
+        if self.num_classes:
+            z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1])(labels)], axis=-1)
+        act = self._norm_act
+        ch = self.channels * 2 ** (n - 1)
+        x = nn.Dense(s * s * ch)(z).reshape(z.shape[0], s, s, ch)
+        x = act(x)
+        for i in range(n):
+            ch = self.channels * 2 ** max(n - 2 - i, 0)
+            x = act(nn.ConvTranspose(ch, (4, 4), strides=(2, 2), padding="SAME")(x))
+        return jnp.tanh(nn.Conv(c_img, (3, 3), padding="SAME")(x))
+
+    def _norm_act(self, x):
+        if self.norm == "group":
+            x = group_norm(x.shape[-1])(x)
+        elif self.norm != "none":
+            raise ValueError(f"Generator.norm must be one of {NORMS}, got {self.norm!r}")
+        return nn.relu(x)
+
+
+class Discriminator(nn.Module):
+    """x [B, H, W, C] (and labels [B] when num_classes) -> critic values f(x) [B] (logits)."""
+
+    channels: int = 64
+    num_classes: int | None = None
+
+    @nn.compact
+    def __call__(self, x, labels=None):
+        _, n = base_size(x.shape[1])
+        for i in range(n):
+            x = nn.leaky_relu(nn.Conv(self.channels * 2 ** i, (4, 4), strides=(2, 2),
+                                      padding="SAME")(x), 0.2)
+        phi = x.reshape(x.shape[0], -1)
+        out = nn.Dense(1)(phi)[:, 0]
+        if self.num_classes:
+            out = out + jnp.sum(nn.Embed(self.num_classes, phi.shape[-1])(labels) * phi, axis=-1)
+        return out
