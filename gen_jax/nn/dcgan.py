@@ -45,11 +45,13 @@ class Generator(nn.Module):
             z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1])(labels)], axis=-1)
         act = self._norm_act
         ch = self.channels * 2 ** (n - 1)
-        x = nn.Dense(s * s * ch)(z).reshape(z.shape[0], s, s, ch)
+        bias = self.norm == "none"  # a bias before GroupNorm is cancelled by it: leave it out
+        x = nn.Dense(s * s * ch, use_bias=bias)(z).reshape(z.shape[0], s, s, ch)
         x = act(x)
         for i in range(n):
             ch = self.channels * 2 ** max(n - 2 - i, 0)
-            x = act(nn.ConvTranspose(ch, (4, 4), strides=(2, 2), padding="SAME")(x))
+            x = act(nn.ConvTranspose(ch, (4, 4), strides=(2, 2), padding="SAME",
+                                         use_bias=bias)(x))
         return jnp.tanh(nn.Conv(c_img, (3, 3), padding="SAME")(x))
 
     def _norm_act(self, x):
