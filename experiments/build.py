@@ -153,3 +153,58 @@ def image_info(ds) -> tuple:
     return tuple(ds.images.shape[1:]), ds.num_classes
 
 
+
+
+# --- gan ------------------------------------------------------------------------------------------
+def _validate_gan(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.gan.losses import LOSSES
+    from gen_jax.nn.dcgan import NORMS
+
+    m, o = c.model, c.objective
+    _require(m.name == "dcgan", "model.name", "'dcgan' for objective 'gan'", m.name)
+    _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    _require(m.z_dim >= 1, "model.z_dim", "a positive int", m.z_dim)
+    _require(m.g_norm in NORMS, "model.g_norm", f"one of {NORMS}", m.g_norm)
+    _require(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
+    _require(isinstance(o.n_critic, int) and o.n_critic >= 1, "objective.n_critic", "an int >= 1", o.n_critic)
+    _require(o.gp_weight >= 0, "objective.gp_weight", "a value >= 0", o.gp_weight)
+    _require(o.r1_gamma >= 0, "objective.r1_gamma", "a value >= 0", o.r1_gamma)
+    _require(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
+    _require(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
+    _require(0.0 <= c.optim.b2 < 1.0, "optim.b2", "a value in [0, 1)", c.optim.b2)
+
+
+def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """DCGAN generator/discriminator with the alternating GAN objective (configs/gan_common.py)."""
+    from gen_jax.gan.objective import GANObjective
+    from gen_jax.nn.dcgan import Discriminator, Generator, base_size
+
+    m, o, opt = c.model, c.objective, c.optim
+    if m.class_conditional and not num_classes:
+        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    h, w = image_shape[:2]
+    try:
+        base_size(h)
+    except ValueError as e:
+        raise ValueError(f"config.data.name: {c.data.name!r} images are {h}x{w}; {e}") from None
+    if h != w:
+        raise ValueError(f"config.data.name: DCGAN needs square images, {c.data.name!r} has {h}x{w}")
+    classes = num_classes if m.class_conditional else None
+    decay = c.train.steps if opt.cosine_decay else None
+
+    def tx(lr, steps):
+        return make_optimizer(lr, opt.warmup_steps, opt.grad_clip or None, opt.weight_decay,
+                              b1=opt.b1, b2=opt.b2, decay_steps=steps)
+
+    tx_g, lr_g = tx(opt.learning_rate, decay)
+    tx_d, lr_d = tx(opt.d_learning_rate, decay and decay * o.n_critic)
+    return GANObjective(generator=Generator(tuple(image_shape), m.channels, classes, m.g_norm),
+                        discriminator=Discriminator(m.channels, classes),
+                        image_shape=tuple(image_shape), tx_g=tx_g, tx_d=tx_d, lr_schedule_g=lr_g,
+                        lr_schedule_d=lr_d, z_dim=m.z_dim, loss=o.loss, n_critic=o.n_critic,
+                        gp_weight=o.gp_weight, r1_gamma=o.r1_gamma, num_classes=classes,
+                        ema_decay=opt.ema_decay)
+
+
+OBJECTIVES["gan"] = build_gan
+VALIDATORS["gan"] = _validate_gan

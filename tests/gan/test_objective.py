@@ -107,13 +107,10 @@ def test_toy_gan_moves_samples_to_the_data_mean():
 
 
 def test_divergence_raises_and_keeps_no_nan_checkpoint(tmp_path):
+    # lr = 1e30 blows the first update up: the loop stops at step 1 and saves nothing.
     obj = dcgan_objective(loss="nonsaturating", n_critic=1, lr=1e30)
     x = np.asarray(_batch(16)["image"])
-    with pytest.raises(DivergenceError):
+    with pytest.raises(DivergenceError, match="non-finite loss .* at step 1"):
         train(obj, x, None, workdir=str(tmp_path), num_steps=6, batch_size=4, log_every=1,
               ckpt_every=1, progress=False)
-    mngr = checkpoint.manager(str(tmp_path / "checkpoints"))
-    if mngr.latest_step() is not None:
-        abstract = jax.eval_shape(obj.init, jax.random.PRNGKey(0))
-        state = checkpoint.restore(mngr, abstract)
-        assert all(np.isfinite(np.asarray(p)).all() for p in jax.tree.leaves(state.params))
+    assert checkpoint.manager(str(tmp_path / "checkpoints")).latest_step() is None

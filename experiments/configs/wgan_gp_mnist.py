@@ -1,0 +1,31 @@
+"""WGAN-GP on MNIST: DCGAN networks, Wasserstein loss with gradient penalty λ = 10, 5 critic
+updates per generator update, Adam(1e-4, β = (0, 0.9)) (Gulrajani et al. 2017, alg. 1).
+
+python -m experiments.main --config=experiments/configs/wgan_gp_mnist.py --workdir=runs/wgan_gp_mnist \
+    --config.data.dir=../shared/data
+"""
+
+from experiments.configs import gan_common
+
+
+def get_config(variant: str = ""):
+    c = gan_common.gan_config()
+    c.data.name = "mnist"
+    c.model.channels = 64
+    c.objective.loss = "wgan-gp"
+    c.objective.n_critic = 5
+    c.objective.gp_weight = 10.0
+    c.optim.learning_rate = 1e-4
+    c.optim.d_learning_rate = 1e-4
+    c.optim.b1 = 0.0
+    c.optim.b2 = 0.9
+    c.train.steps = 5000
+    c.train.batch_size = 64
+    c.train.ckpt_every = 500
+    c.train.sample_every = 500
+    if variant == "smoke":
+        gan_common.smoke(c)
+        c.objective.n_critic = 2
+    elif variant:
+        raise ValueError(f"unknown variant {variant!r} of wgan_gp_mnist.py; expected '' or 'smoke'")
+    return c
