@@ -131,13 +131,19 @@ class GANObjective:
         return state, metrics
 
     # --- sampling ---------------------------------------------------------------------------
-    def sample(self, params, key, num: int, *, labels=None, **ignored):
-        """Images [num, H, W, C] in [-1, 1] from G's params; sample i depends on (key, i, label i)
-        only. Other keyword arguments (a diffusion sampler's name, steps, ...) are ignored."""
+    def sample(self, params, key, num: int | None = None, *, labels=None, **ignored):
+        """Images [N, H, W, C] in [-1, 1] from G's params. key: one key (with num), sample i from
+        z_i ~ N(0, I) drawn with fold_in(key, i); or per-sample keys [N, 2], z_i drawn with
+        keys[i] (so keys[i] = fold_in(key, i) gives the same images). Sample i never depends on N.
+        Other keyword arguments (a diffusion sampler's name, steps, ...) are ignored."""
         del ignored
+        if jnp.ndim(key) == 2:
+            z = jax.vmap(lambda k: jax.random.normal(k, (self.z_dim,)))(key)
+        else:
+            z = self._latents(key, num)
         if self.num_classes and labels is None:
-            labels = jnp.arange(num) % self.num_classes
-        return self.generate(params, self._latents(key, num), labels if self.num_classes else None)
+            labels = jnp.arange(z.shape[0]) % self.num_classes
+        return self.generate(params, z, labels if self.num_classes else None)
 
     def preview(self, params, key, num: int):
         return self.sample(params, key, num)

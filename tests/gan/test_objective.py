@@ -88,6 +88,8 @@ def test_sample_i_does_not_depend_on_the_batch_size():
     x3, x5 = obj.sample(p, key, 3), obj.sample(p, key, 5, sampler="ddim", num_steps=7)
     assert x3.shape == (3, 8, 8, 1) and float(jnp.max(jnp.abs(x5))) <= 1
     np.testing.assert_allclose(x3, x5[:3], atol=1e-6)
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(3))
+    np.testing.assert_allclose(obj.sample(p, keys), x3, atol=1e-6)  # per-sample keys: the same
 
 
 def test_toy_gan_moves_samples_to_the_data_mean():
