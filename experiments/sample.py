@@ -47,6 +47,8 @@ _MASK = flags.DEFINE_string("mask", None, f"Inpainting mask: one of {MASKS} (the
 _STRENGTH = flags.DEFINE_float("strength", 0.6, "img2img/SDEdit strength in [0, 1].")
 _JUMP = flags.DEFINE_integer("jump_length", 1, "RePaint jump length (inpainting).")
 _RESAMPLE = flags.DEFINE_integer("jump_n_sample", 1, "RePaint resamplings per jump (1: none).")
+_INTERP = flags.DEFINE_integer("interpolate", 0, "GANs: a slerp grid of --num rows with this many "
+                               "columns, row r from the latent of sample 2r to that of 2r+1 (0: off).")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -55,6 +57,8 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     workdir = _WORKDIR.value
     c, objective, state, class_names = load_objective_and_params(workdir, _STEP.value)
+    if not hasattr(objective, "schedule"):  # a GAN: one generator call, no sampler options
+        return _sample_gan(objective, state.ema_params, workdir)
     T = objective.schedule.num_timesteps
     steps = _STEPS.value or (T if _SAMPLER.value == "ddpm" else c.sampler.num_steps)
     if not 1 <= steps <= T:
@@ -120,6 +124,40 @@ def main(argv):
         shown = np.concatenate([to_uint8(ref)[None], images[: n - 1]])
         ncols = None
     save_grid(grid, shown, ncols=ncols)
+    print(f"wrote {out} ({images.shape}) and {grid}")
+
+
+def _sample_gan(objective, params, workdir):
+    import jax
+
+    from gen_jax.gan.interpolate import slerp_grid
+
+    num, cols = _NUM.value, _INTERP.value
+    labels = None
+    if objective.num_classes:
+        k = objective.num_classes
+        if _CLASS.value is not None and not 0 <= _CLASS.value < k:
+            raise app.UsageError(f"--class must be in [0, {k - 1}], got {_CLASS.value}")
+        labels = (np.full(num, _CLASS.value, np.int32) if _CLASS.value is not None
+                  else (np.arange(num) % k).astype(np.int32))
+    elif _CLASS.value is not None:
+        raise app.UsageError("--class needs a class-conditional model")
+    if cols < 0:
+        raise app.UsageError(f"--interpolate must be >= 0, got {cols}")
+    ncols = objective.num_classes if labels is not None and num % objective.num_classes == 0 else None
+    if cols:  # row r keeps label r along the row
+        z = slerp_grid(jax.random.PRNGKey(_SEED.value), num, cols, objective.z_dim)
+        labels = None if labels is None else np.repeat(labels, cols)
+        images = to_uint8(jax.device_get(jax.jit(objective.generate)(params, z, labels)))
+        ncols = cols
+    else:
+        images = generate(objective, params, num=num, seed=_SEED.value, sampler="gan", num_steps=1,
+                          labels=labels, batch_size=_BATCH.value)
+    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    np.savez(out, images=images, **({} if labels is None else {"labels": labels}))
+    grid = save_grid(os.path.splitext(out)[0] + ".png", images[: max(100, cols * num if cols else 0)],
+                     ncols=ncols)
     print(f"wrote {out} ({images.shape}) and {grid}")
 
 

@@ -26,6 +26,29 @@ def test_smoke_trains_two_steps_and_writes_samples(tmp_path, config):
     img = np.asarray(Image.open(tmp_path / "samples.png"))
     assert img.ndim >= 2 and img.std() > 0  # 4 samples of 28x28 drawn, not a blank grid
     assert (tmp_path / "checkpoints" / "2").exists()
+    if config is dcgan_mnist:
+        _check_sample_cli(tmp_path)
+
+
+def _check_sample_cli(wd):
+    """experiments.sample on a GAN workdir: plain samples, and a slerp grid whose row ends are
+    samples 0 and 1 of the same seed."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    for args in (["--num=3", "--out=s.npz"], ["--num=1", "--interpolate=5", "--out=i.npz"]):
+        r = subprocess.run([sys.executable, "-m", "experiments.sample", f"--workdir={wd}", "--seed=0",
+                            *args], capture_output=True, text=True, cwd=repo, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr[-3000:]
+    plain, grid = np.load(wd / "s.npz")["images"], np.load(wd / "i.npz")["images"]
+    assert plain.shape == (3, 28, 28, 1) and grid.shape == (5, 28, 28, 1)
+    assert (wd / "i.png").exists()
+    np.testing.assert_allclose(grid[0], plain[0], atol=1)  # uint8: rounding may differ by 1
+    np.testing.assert_allclose(grid[-1], plain[1], atol=1)
+    assert np.abs(grid[2].astype(int) - plain[0]).max() > 0
 
 
 def test_digits_conditional_gan_builds_and_samples_per_class():
