@@ -208,3 +208,44 @@ def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
 
 OBJECTIVES["gan"] = build_gan
 VALIDATORS["gan"] = _validate_gan
+# --- rectified flow ---------------------------------------------------------------------------
+def _validate_rectified_flow(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
+    from gen_jax.flow.samplers import FLOW_SAMPLERS
+
+    _validate_unet(c)
+    o = c.objective
+    _require(o.time_sampling in TIME_SAMPLINGS, "objective.time_sampling", f"one of {TIME_SAMPLINGS}", o.time_sampling)
+    _require(o.logit_scale > 0, "objective.logit_scale", "a value > 0", o.logit_scale)
+    _require(o.shift > 0, "objective.shift", "a value > 0", o.shift)
+    _require(o.time_scale > 0, "objective.time_scale", "a value > 0", o.time_scale)
+    _require(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
+    _require(c.sampler.name in FLOW_SAMPLERS, "sampler.name", f"one of {list(FLOW_SAMPLERS)}", c.sampler.name)
+    _require(c.sampler.num_steps >= 1, "sampler.num_steps", "an int >= 1", c.sampler.num_steps)
+    _require(c.sampler.shift > 0, "sampler.shift", "a value > 0", c.sampler.shift)
+
+
+def build_rectified_flow(c: ml_collections.ConfigDict, image_shape, num_classes):
+    from gen_jax.flow.objective import FlowObjective
+
+    m = c.model
+    conditional = m.class_conditional
+    if conditional and not num_classes:
+        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    model = MODELS[m.name](channels=m.channels, channel_mult=tuple(m.channel_mult),
+                           num_res_blocks=m.num_res_blocks,
+                           attention_resolutions=tuple(m.attention_resolutions),
+                           num_heads=m.num_heads, dropout=m.dropout,
+                           num_classes=num_classes if conditional else None)
+    tx, lr = optimizer(c)
+    o = c.objective
+    return FlowObjective(model=model, image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
+                         time_sampling=o.time_sampling, logit_mean=o.logit_mean,
+                         logit_scale=o.logit_scale, shift=o.shift, time_scale=o.time_scale,
+                         num_classes=num_classes if conditional else None,
+                         cond_drop_prob=o.cond_drop_prob if conditional else 0.0,
+                         ema_decay=c.optim.ema_decay, sample_shift=c.sampler.shift)
+
+
+OBJECTIVES["rectified_flow"] = build_rectified_flow
+VALIDATORS["rectified_flow"] = _validate_rectified_flow
