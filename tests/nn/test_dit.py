@@ -65,3 +65,29 @@ def test_preset_S2_has_the_paper_parameter_count():
                             jnp.zeros((1, 32, 32, 4)), jnp.zeros(1), jnp.zeros(1, jnp.int32))
     n = sum(np.prod(s.shape) for s in jax.tree.leaves(shapes))
     assert 32e6 < n < 34e6, n
+
+
+def test_dit_smoke_config_trains_two_steps_and_writes_samples(tmp_path):
+    from experiments.configs import dit_default
+    from experiments.main import run
+
+    c = dit_default.get_config("smoke")
+    state = run(c, str(tmp_path), progress=False)
+    assert int(state.step) == 2
+    assert "DiTBlock_0" in state.params  # the network is the DiT
+    assert (tmp_path / "samples.png").exists()
+
+
+@pytest.mark.parametrize("field,value,msg", [
+    ("patch_size", 3, "config.model.patch_size: expected a divisor of the image size 8x8"),
+    ("hidden_size", 30, "config.model.hidden_size"),
+    ("depth", 0, "config.model.depth"),
+])
+def test_bad_dit_fields_are_named(field, value, msg):
+    from experiments import build
+    from experiments.configs import dit_default
+
+    c = dit_default.get_config("smoke")
+    c.model[field] = value
+    with pytest.raises(ValueError, match=msg):
+        build.objective(c, (8, 8, 1), 10)
