@@ -13,12 +13,13 @@ from gen_jax.data import load_dataset
 from gen_jax.diffusion.losses import PREDICTIONS
 from gen_jax.diffusion.objective import DiffusionObjective
 from gen_jax.diffusion.schedules import BETA_SCHEDULES, make_schedule
+from gen_jax.nn.dit import DiT
 from gen_jax.nn.unet import UNet
 from gen_jax.samplers import SAMPLERS
 from gen_jax.samplers.common import SPACINGS
 from gen_jax.train.state import make_optimizer
 
-MODELS = {"unet": UNet}
+MODELS = {"unet": UNet, "dit": DiT}
 
 
 def _require(cond: bool, field: str, expected: str, found) -> None:
@@ -26,8 +27,13 @@ def _require(cond: bool, field: str, expected: str, found) -> None:
         raise ValueError(f"config.{field}: expected {expected}, found {found!r}")
 
 
-def _validate_unet(c: ml_collections.ConfigDict) -> None:
+def _validate_model(c: ml_collections.ConfigDict) -> None:
+    """model.name, then that network's own fields (_MODEL_VALIDATORS, at the end of this file)."""
     _require(c.model.name in MODELS, "model.name", f"one of {sorted(MODELS)}", c.model.name)
+    _MODEL_VALIDATORS[c.model.name](c)
+
+
+def _validate_unet(c: ml_collections.ConfigDict) -> None:
     _require(c.model.channels >= 1, "model.channels", "a positive int", c.model.channels)
     _require(len(c.model.channel_mult) >= 1 and all(m >= 1 for m in c.model.channel_mult),
              "model.channel_mult", "a non-empty tuple of positive ints", c.model.channel_mult)
@@ -36,7 +42,7 @@ def _validate_unet(c: ml_collections.ConfigDict) -> None:
 
 def _validate_discrete_diffusion(c: ml_collections.ConfigDict) -> None:
     """The DDPM objective and its samplers (also used by the noise-conditional classifier)."""
-    _validate_unet(c)
+    _validate_model(c)
     _require(c.objective.schedule in BETA_SCHEDULES, "objective.schedule", f"one of {BETA_SCHEDULES}", c.objective.schedule)
     _require(c.objective.num_timesteps >= 2, "objective.num_timesteps", "an int >= 2", c.objective.num_timesteps)
     _require(c.objective.prediction in PREDICTIONS, "objective.prediction", f"one of {PREDICTIONS}", c.objective.prediction)
@@ -82,12 +88,7 @@ def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
     conditional = m.class_conditional
     if conditional and not num_classes:
         raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    # Attention runs at feature-map sizes; levels halve H from image_shape[0].
-    model = MODELS[m.name](channels=m.channels, channel_mult=tuple(m.channel_mult),
-                           num_res_blocks=m.num_res_blocks,
-                           attention_resolutions=tuple(m.attention_resolutions),
-                           num_heads=m.num_heads, dropout=m.dropout,
-                           num_classes=num_classes if conditional else None)
+    model = network(c, image_shape, num_classes if conditional else None)
     tx, lr = optimizer(c)
     o = c.objective
     return DiffusionObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),
@@ -208,3 +209,74 @@ def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
 
 OBJECTIVES["gan"] = build_gan
 VALIDATORS["gan"] = _validate_gan
+# --- rectified flow ---------------------------------------------------------------------------
+def _validate_rectified_flow(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
+    from gen_jax.flow.samplers import FLOW_SAMPLERS
+
+    _validate_model(c)
+    o = c.objective
+    _require(o.time_sampling in TIME_SAMPLINGS, "objective.time_sampling", f"one of {TIME_SAMPLINGS}", o.time_sampling)
+    _require(o.logit_scale > 0, "objective.logit_scale", "a value > 0", o.logit_scale)
+    _require(o.shift > 0, "objective.shift", "a value > 0", o.shift)
+    _require(o.time_scale > 0, "objective.time_scale", "a value > 0", o.time_scale)
+    _require(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
+    _require(c.sampler.name in FLOW_SAMPLERS, "sampler.name", f"one of {list(FLOW_SAMPLERS)}", c.sampler.name)
+    _require(c.sampler.num_steps >= 1, "sampler.num_steps", "an int >= 1", c.sampler.num_steps)
+    _require(c.sampler.shift > 0, "sampler.shift", "a value > 0", c.sampler.shift)
+
+
+def build_rectified_flow(c: ml_collections.ConfigDict, image_shape, num_classes):
+    from gen_jax.flow.objective import FlowObjective
+
+    m = c.model
+    conditional = m.class_conditional
+    if conditional and not num_classes:
+        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    model = network(c, image_shape, num_classes if conditional else None)
+    tx, lr = optimizer(c)
+    o = c.objective
+    return FlowObjective(model=model, image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
+                         time_sampling=o.time_sampling, logit_mean=o.logit_mean,
+                         logit_scale=o.logit_scale, shift=o.shift, time_scale=o.time_scale,
+                         num_classes=num_classes if conditional else None,
+                         cond_drop_prob=o.cond_drop_prob if conditional else 0.0,
+                         ema_decay=c.optim.ema_decay, sample_shift=c.sampler.shift)
+
+
+OBJECTIVES["rectified_flow"] = build_rectified_flow
+VALIDATORS["rectified_flow"] = _validate_rectified_flow
+# --- networks: config.model -> module, one builder and one validator per MODELS entry -------------
+def _build_unet(m: ml_collections.ConfigDict, image_shape, num_classes):
+    # Attention runs at feature-map sizes; levels halve H from image_shape[0].
+    return UNet(channels=m.channels, channel_mult=tuple(m.channel_mult), num_res_blocks=m.num_res_blocks,
+                attention_resolutions=tuple(m.attention_resolutions), num_heads=m.num_heads,
+                dropout=m.dropout, num_classes=num_classes)
+
+
+def _build_dit(m: ml_collections.ConfigDict, image_shape, num_classes):
+    h, w = image_shape[:2]
+    _require(h % m.patch_size == 0 and w % m.patch_size == 0, "model.patch_size",
+             f"a divisor of the image size {h}x{w}", m.patch_size)
+    return DiT(patch_size=m.patch_size, hidden_size=m.hidden_size, depth=m.depth,
+               num_heads=m.num_heads, dropout=m.dropout, num_classes=num_classes)
+
+
+def _validate_dit(c: ml_collections.ConfigDict) -> None:
+    m = c.model
+    _require(m.patch_size >= 1, "model.patch_size", "a positive int", m.patch_size)
+    _require(m.depth >= 1, "model.depth", "a positive int", m.depth)
+    _require(m.num_heads >= 1, "model.num_heads", "a positive int", m.num_heads)
+    _require(m.hidden_size >= 4 and m.hidden_size % 4 == 0 and m.hidden_size % m.num_heads == 0,
+             "model.hidden_size", f"a multiple of 4 and of model.num_heads={m.num_heads}", m.hidden_size)
+    _require(0.0 <= m.dropout < 1.0, "model.dropout", "a value in [0, 1)", m.dropout)
+
+
+_MODEL_BUILDERS = {"unet": _build_unet, "dit": _build_dit}
+_MODEL_VALIDATORS = {"unet": _validate_unet, "dit": _validate_dit}
+
+
+def network(c: ml_collections.ConfigDict, image_shape, num_classes=None):
+    """The network named by config.model.name, for images of image_shape (H, W, C)."""
+    _validate_model(c)
+    return _MODEL_BUILDERS[c.model.name](c.model, tuple(image_shape), num_classes)

@@ -13,7 +13,8 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from experiments import build
+from experiments import build, multihost
+from gen_jax.train import sharding
 from gen_jax.train.loop import train
 from gen_jax.utils.images import save_grid, to_uint8
 
@@ -39,22 +40,27 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
                   progress=progress, stop_after=stop_after)
-    if jax.process_index() == 0 and int(state.step) >= c.train.steps and hasattr(objective, "sample"):
+    if int(state.step) >= c.train.steps and hasattr(objective, "sample"):
         s = c.sampler
         n = c.train.num_final_samples
         labels = jax.numpy.arange(n) % num_classes if objective.num_classes else None
-        x = jax.jit(lambda p, k: objective.sample(p, k, n, sampler=s.name, num_steps=s.num_steps,
-                                                  eta=s.eta, labels=labels, spacing=s.spacing)
-                    )(state.ema_params, jax.random.PRNGKey(c.seed))
-        ncols = num_classes if objective.num_classes and n % num_classes == 0 else None
-        path = save_grid(os.path.join(workdir, "samples.png"), to_uint8(x), ncols=ncols)
-        print(f"wrote {path} ({s.name}, {s.num_steps} steps)")
+        # Every process runs the (replicated) sampling: a jitted call on arrays that span several
+        # processes is a collective program; only process 0 writes the grid.
+        fn = jax.jit(lambda p, k: objective.sample(p, k, n, sampler=s.name, num_steps=s.num_steps,
+                                                   eta=s.eta, labels=labels, spacing=s.spacing),
+                     out_shardings=sharding.replicated(sharding.make_mesh()))
+        x = fn(state.ema_params, jax.random.PRNGKey(c.seed))
+        if jax.process_index() == 0:
+            ncols = num_classes if objective.num_classes and n % num_classes == 0 else None
+            path = save_grid(os.path.join(workdir, "samples.png"), to_uint8(x), ncols=ncols)
+            print(f"wrote {path} ({s.name}, {s.num_steps} steps)")
     return state
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+    multihost.initialize()
     run(_CONFIG.value, _WORKDIR.value)
 
 

@@ -4,7 +4,7 @@ python -m experiments.sample --workdir=runs/mnist --sampler=ddim --steps=50 --et
     --num=10000 --seed=0 --out=samples.npz
 
 Sample i is drawn from key fold_in(PRNGKey(seed), i): the same seed gives the same samples
-whatever the batch size or device count. A relative --out is placed inside --workdir.
+whatever the batch size, device count or process count. A relative --out is placed inside --workdir.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import jax
 from absl import app, flags, logging
 
+from experiments import multihost
 from experiments.sampling import (MASKS, generate, load_image, load_mask,  # noqa: F401
                                   load_objective_and_params, sample_keys, sampler_fn)
 from gen_jax.samplers import SAMPLERS
@@ -55,6 +57,7 @@ flags.mark_flags_as_required(["workdir"])
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+    multihost.initialize()
     workdir = _WORKDIR.value
     c, objective, state, class_names = load_objective_and_params(workdir, _STEP.value)
     if not hasattr(objective, "schedule"):  # a GAN: one generator call, no sampler options
@@ -109,6 +112,8 @@ def main(argv):
                       batch_size=_BATCH.value, fn=fn, x_ref=x_ref, mask=mask,
                       strength=_STRENGTH.value, cg_params=cg_params,
                       cg_scale=_CLF_SCALE.value)
+    if jax.process_index() != 0:  # every process sampled its rows; process 0 holds them all
+        return
     out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     arrays = {"images": images}

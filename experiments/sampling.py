@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app
+from jax.experimental import multihost_utils
 from tqdm.auto import tqdm
 
 from experiments import build
@@ -146,7 +147,8 @@ def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps:
     """All samples as uint8 [num, H, W, C], in batches of batch_size (rounded up to the device
     count; the last batch is padded, then cut). fn: a prebuilt sampler_fn (to reuse its
     compilation, or for editing with x_ref/mask/strength); on_batch(seconds, batch_size) is
-    called with each batch's wall time."""
+    called with each batch's wall time. Multi-process: every process must call it (with the same
+    arguments) and every process returns all samples; let process 0 write them."""
     mesh = sharding.make_mesh()
     bs = min(batch_size, num)
     bs = -(-bs // mesh.devices.size) * mesh.devices.size
@@ -165,5 +167,7 @@ def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps:
                                      cg_params, jnp.float32(cg_scale)))
         if on_batch is not None:
             on_batch(time.perf_counter() - t0, bs)
-        out.append(to_uint8(jax.device_get(x))[: num - start])
+        # every process gets the whole batch (its rows live on other processes' devices too)
+        x = multihost_utils.process_allgather(x, tiled=True) if jax.process_count() > 1 else jax.device_get(x)
+        out.append(to_uint8(x)[: num - start])
     return np.concatenate(out)

@@ -53,8 +53,8 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
 
     step_fn = jax.jit(objective.step, in_shardings=(repl, sharding.batch_sharding(mesh)),
                       out_shardings=(repl, repl), donate_argnums=0)
-    finite_fn = jax.jit(_all_finite)
-    preview_fn = jax.jit(objective.preview, static_argnums=2)
+    finite_fn = jax.jit(_all_finite, out_shardings=repl)
+    preview_fn = jax.jit(objective.preview, static_argnums=2, out_shardings=repl)
     sampler = EpochSampler(len(images), batch_size, seed)
     rows = sharding.local_rows(batch_size)
     writer = MetricWriter(os.path.join(workdir, "logs"))
@@ -90,9 +90,10 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
             bar.update(1)
             if ckpt_every and done % ckpt_every == 0:
                 save_checkpoint(state, done)
-            if sample_every and done % sample_every == 0 and is_main:
+            if sample_every and done % sample_every == 0:  # all processes run it, process 0 writes
                 x = preview_fn(state.ema_params, jax.random.PRNGKey(seed + 1), num_preview)
-                save_grid(os.path.join(workdir, "samples", f"step_{done:07d}.png"), to_uint8(x))
+                if is_main:
+                    save_grid(os.path.join(workdir, "samples", f"step_{done:07d}.png"), to_uint8(x))
         if end == num_steps and (not ckpt_every or num_steps % ckpt_every):
             save_checkpoint(state, end)
     except KeyboardInterrupt:

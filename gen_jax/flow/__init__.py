@@ -1,0 +1,1 @@
+"""Rectified flow: the straight-path objective, its ODE samplers, reflow."""
