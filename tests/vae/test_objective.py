@@ -73,13 +73,18 @@ def test_sample_interpolate_and_mix_shapes_ranges_and_endpoints(trained):
     # per-sample keys: sample b depends only on its key
     keys = jax.random.split(jax.random.PRNGKey(1), 5)
     np.testing.assert_allclose(obj.sample(p, keys[1:3]), s[1:3], atol=1e-6)
+    rec = obj.reconstruct(p, x[:4])
     path = obj.interpolate(p, x[0], x[1], num=4)
     assert path.shape == (4, 8, 8, 1)
-    np.testing.assert_allclose(path[0], obj.reconstruct(p, x[:1])[0], atol=1e-5)
-    np.testing.assert_allclose(path[-1], obj.reconstruct(p, x[1:2])[0], atol=1e-5)
+    np.testing.assert_allclose(path[0], rec[0], atol=1e-5)
+    np.testing.assert_allclose(path[-1], rec[1], atol=1e-5)
     d = obj.model.latent_dim
-    np.testing.assert_allclose(obj.mix(p, x[:2], x[2:4], jnp.ones(d, bool)), obj.reconstruct(p, x[:2]), atol=1e-6)
-    np.testing.assert_allclose(obj.mix(p, x[:2], x[2:4], jnp.zeros(d, bool)), obj.reconstruct(p, x[2:4]), atol=1e-6)
+    mask = jnp.arange(d) < d // 2
+    mixed = obj.mix(p, x[:2], x[2:4], mask)
+    mu = obj.encode(p, x[:4])[0]
+    np.testing.assert_allclose(mixed, obj.decode(p, jnp.concatenate([mu[:2, :d // 2], mu[2:4, d // 2:]], 1)),
+                               atol=1e-6)
+    assert float(jnp.abs(mixed - rec[:2]).max()) > 1e-3 and float(jnp.abs(mixed - rec[2:4]).max()) > 1e-3
 
 
 def test_vae_smoke_config_trains_through_main_run_and_writes_samples(tmp_path):
