@@ -280,3 +280,41 @@ def network(c: ml_collections.ConfigDict, image_shape, num_classes=None):
     """The network named by config.model.name, for images of image_shape (H, W, C)."""
     _validate_model(c)
     return _MODEL_BUILDERS[c.model.name](c.model, tuple(image_shape), num_classes)
+
+
+# --- vae ------------------------------------------------------------------------------------------
+def _validate_vae(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.vae.objective import LIKELIHOODS
+
+    m, o = c.model, c.objective
+    _require(m.name == "vae", "model.name", "'vae' (objective.name is 'vae')", m.name)
+    _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    _require(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
+             "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    _require(m.latent_dim >= 1, "model.latent_dim", "a positive int", m.latent_dim)
+    _require(o.likelihood in LIKELIHOODS, "objective.likelihood", f"one of {LIKELIHOODS}", o.likelihood)
+    _require(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
+    _require(o.obs_sigma > 0, "objective.obs_sigma", "a value > 0", o.obs_sigma)
+
+
+def build_vae(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """A convolutional VAE (model.channels/channel_mult/latent_dim); labels are not used."""
+    from gen_jax.nn.vae import VAE
+    from gen_jax.vae.objective import VAEObjective
+
+    del num_classes
+    h, w = image_shape[:2]
+    f = 2 ** len(c.model.channel_mult)
+    _require(h % f == 0 and w % f == 0, "model.channel_mult",
+             f"at most as many levels as halvings of the image size {h}x{w} (2^levels must divide it)",
+             c.model.channel_mult)
+    model = VAE(tuple(image_shape), c.model.channels, tuple(c.model.channel_mult), c.model.latent_dim)
+    tx, lr = optimizer(c)
+    o = c.objective
+    return VAEObjective(model=model, image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
+                        beta=o.beta, likelihood=o.likelihood, obs_sigma=o.obs_sigma,
+                        ema_decay=c.optim.ema_decay)
+
+
+OBJECTIVES["vae"] = build_vae
+VALIDATORS["vae"] = _validate_vae

@@ -143,13 +143,13 @@ def sample_keys(seed: int, start: int, count: int):
 def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps: int, eta: float = 0.0,
              spacing: str = "trailing", labels=None, guidance: float = 1.0, batch_size: int = 500,
              progress: bool = True, fn=None, on_batch=None, x_ref=None, mask=None, strength=0.0,
-             cg_params=None, cg_scale: float = 0.0):
+             cg_params=None, cg_scale: float = 0.0, mesh=None):
     """All samples as uint8 [num, H, W, C], in batches of batch_size (rounded up to the device
     count; the last batch is padded, then cut). fn: a prebuilt sampler_fn (to reuse its
     compilation, or for editing with x_ref/mask/strength); on_batch(seconds, batch_size) is
     called with each batch's wall time. Multi-process: every process must call it (with the same
     arguments) and every process returns all samples; let process 0 write them."""
-    mesh = sharding.make_mesh()
+    mesh = mesh or sharding.make_mesh()
     bs = min(batch_size, num)
     bs = -(-bs // mesh.devices.size) * mesh.devices.size
     fn = fn or sampler_fn(objective, sampler, spacing, labels is not None, mesh)

@@ -1,0 +1,1 @@
+"""Variational autoencoders: the ELBO objective and latent-space helpers."""
