@@ -65,6 +65,9 @@ def test_two_processes_equal_one_process_and_resume_each_other(tmp_path):
     _check([run("resume", 1)])
     z = {n: np.load(tmp_path / f"{n}.npz") for n in ("d1", "d8", "m", "f4", "r4", "v4", "stats")}
 
+    print({k: _rel(z[a]["params"], z[b]["params"]) for k, a, b in
+           [("2proc_vs_8dev", "m", "d8"), ("2proc_vs_1dev", "m", "d1"), ("resume_1to2", "r4", "f4"),
+            ("resume_2to1", "v4", "f4")]})
     # parameters after 3 steps: 2 processes x 4 devices == 1 process x 8 devices == 1 device
     assert _rel(z["m"]["params"], z["d8"]["params"]) < 1e-5
     assert _rel(z["m"]["params"], z["d1"]["params"]) < 1e-5
