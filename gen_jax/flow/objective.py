@@ -112,14 +112,18 @@ class FlowObjective:
         fn = FLOW_SAMPLERS.get(sampler)
         if fn is None:
             raise ValueError(f"unknown flow sampler {sampler!r}; expected one of {list(FLOW_SAMPLERS)}")
-        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
-        x1 = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
+        x1 = self.noise(key, num)
         shift = self.sample_shift if shift is None else shift
         out = fn(self.velocity(params, labels, guidance), x1, num_steps, shift=shift,
                  return_trajectory=return_trajectory, debug=debug)
         if return_trajectory:
             return jnp.clip(out[0], -1.0, 1.0), out[1]
         return jnp.clip(out, -1.0, 1.0)
+
+    def noise(self, key, num: int | None = None):
+        """The sampler's starting noise x1 [N, H, W, C] at t = 1: sample b's from its own key."""
+        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
+        return jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
 
     def preview(self, params, key, num: int):
         """A quick grid for the training loop: Euler, preview_steps steps, labels cycling."""

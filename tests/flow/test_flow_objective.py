@@ -1,8 +1,6 @@
 """FlowObjective: its loss through the train step, classifier-free guidance, per-sample keys, and
 the smoke config trained through experiments.main.run."""
 
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np

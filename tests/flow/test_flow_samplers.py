@@ -1,4 +1,4 @@
-"""Flow ODE samplers against the exact RF velocity of Gaussian data (tests/flow/analytic.py)."""
+"""Flow ODE samplers against the exact RF velocity of Gaussian data (tests/flow/gaussian_flow.py)."""
 
 import sys
 from pathlib import Path
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from flow_analytic import endpoint, velocity  # noqa: E402
+from gaussian_flow import endpoint, velocity  # noqa: E402
 
 from gen_jax.flow.samplers import FLOW_SAMPLERS, euler_sample, heun_sample, time_grid  # noqa: E402
 
