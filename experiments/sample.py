@@ -60,7 +60,9 @@ def main(argv):
     multihost.initialize()
     workdir = _WORKDIR.value
     c, objective, state, class_names = load_objective_and_params(workdir, _STEP.value)
-    if not hasattr(objective, "schedule"):  # a GAN: one generator call, no sampler options
+    if hasattr(objective, "velocity"):  # rectified flow: an ODE in t, its own samplers
+        return _sample_flow(c, objective, state.ema_params, workdir)
+    if not hasattr(objective, "schedule"):  # a GAN or VAE: one generator call, no sampler options
         return _sample_gan(objective, state.ema_params, workdir)
     T = objective.schedule.num_timesteps
     steps = _STEPS.value or (T if _SAMPLER.value == "ddpm" else c.sampler.num_steps)
@@ -132,21 +134,52 @@ def main(argv):
     print(f"wrote {out} ({images.shape}) and {grid}")
 
 
+def _labels(objective, num):
+    if objective.num_classes:
+        k = objective.num_classes
+        if _CLASS.value is not None and not 0 <= _CLASS.value < k:
+            raise app.UsageError(f"--class must be in [0, {k - 1}], got {_CLASS.value}")
+        return (np.full(num, _CLASS.value, np.int32) if _CLASS.value is not None
+                else (np.arange(num) % k).astype(np.int32))
+    if _CLASS.value is not None or _GUIDANCE.value != 1.0:
+        raise app.UsageError("--class/--guidance need a class-conditional model")
+    return None
+
+
+def _save(workdir, images, labels, ncols=None, max_grid=100):
+    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    np.savez(out, images=images, **({} if labels is None else {"labels": labels}))
+    grid = save_grid(os.path.splitext(out)[0] + ".png", images[:max_grid], ncols=ncols)
+    print(f"wrote {out} ({images.shape}) and {grid}")
+
+
+def _sample_flow(c, objective, params, workdir):
+    """Rectified flow: --sampler euler|heun (default: the config's), --steps, --guidance."""
+    from gen_jax.flow.samplers import FLOW_SAMPLERS
+
+    sampler = _SAMPLER.value if _SAMPLER.value in FLOW_SAMPLERS else c.sampler.name
+    if _SAMPLER.value not in FLOW_SAMPLERS and _SAMPLER.value != "ddim":  # ddim: the flag's default
+        raise app.UsageError(f"--sampler: a rectified-flow run takes one of {list(FLOW_SAMPLERS)}, "
+                             f"got {_SAMPLER.value!r}")
+    steps = _STEPS.value or c.sampler.num_steps
+    if steps < 1:
+        raise app.UsageError(f"--steps must be >= 1, got {steps}")
+    labels = _labels(objective, _NUM.value)
+    images = generate(objective, params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
+                      num_steps=steps, labels=labels, guidance=_GUIDANCE.value,
+                      batch_size=_BATCH.value)
+    ncols = objective.num_classes if labels is not None and _NUM.value % objective.num_classes == 0 else None
+    _save(workdir, images, labels, ncols)
+
+
 def _sample_gan(objective, params, workdir):
     import jax
 
     from gen_jax.gan.interpolate import slerp_grid
 
     num, cols = _NUM.value, _INTERP.value
-    labels = None
-    if objective.num_classes:
-        k = objective.num_classes
-        if _CLASS.value is not None and not 0 <= _CLASS.value < k:
-            raise app.UsageError(f"--class must be in [0, {k - 1}], got {_CLASS.value}")
-        labels = (np.full(num, _CLASS.value, np.int32) if _CLASS.value is not None
-                  else (np.arange(num) % k).astype(np.int32))
-    elif _CLASS.value is not None:
-        raise app.UsageError("--class needs a class-conditional model")
+    labels = _labels(objective, num)
     if cols < 0:
         raise app.UsageError(f"--interpolate must be >= 0, got {cols}")
     ncols = objective.num_classes if labels is not None and num % objective.num_classes == 0 else None
@@ -158,12 +191,7 @@ def _sample_gan(objective, params, workdir):
     else:
         images = generate(objective, params, num=num, seed=_SEED.value, sampler="gan", num_steps=1,
                           labels=labels, batch_size=_BATCH.value)
-    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    np.savez(out, images=images, **({} if labels is None else {"labels": labels}))
-    grid = save_grid(os.path.splitext(out)[0] + ".png", images[: max(100, cols * num if cols else 0)],
-                     ncols=ncols)
-    print(f"wrote {out} ({images.shape}) and {grid}")
+    _save(workdir, images, labels, ncols, max(100, cols * num if cols else 0))
 
 
 if __name__ == "__main__":
