@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +27,7 @@ from gen_jax.data import load_dataset
 from gen_jax.metrics import class_coverage, kernel_inception_distance, prdc
 from gen_jax.metrics.frechet import frechet_distance
 from gen_jax.train import sharding
+from gen_jax.train.evaluation import real_reference
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained workdir (experiments.main).")
 _SAMPLERS = flags.DEFINE_list("samplers", ["ddpm", "ddim"], "Samplers: ddpm, ddim, ddim:eta=X.")
@@ -74,26 +74,6 @@ def steps_for_nfe(name: str, nfe: int) -> int:
     while n > 1 and calls(n) > nfe:
         n -= 1
     return n
-
-
-def time_call(fn, *args, repeats: int = 5) -> float:
-    jax.block_until_ready(fn(*args))
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
-
-
-def real_reference(net, images, num, seed=0):
-    """Feature statistics of the training images, and a random subset of num feature rows."""
-    from gen_jax.metrics.feature_nets import feature_stats
-
-    mu, sigma, feats = feature_stats(net, images)
-    rng = np.random.default_rng(seed)
-    subset = feats[rng.choice(len(feats), min(num, len(feats)), replace=False)]
-    return mu, sigma, subset
 
 
 def evaluate(net, images_uint8, mu_r, sigma_r, real_subset, labels=None):
@@ -175,7 +155,8 @@ def main(argv):
 
     print("reference statistics ...")
     train_images = load_dataset(c.data.name, data_dir, "train").images[: _NUM_REAL.value]
-    mu_r, sigma_r, real_subset = real_reference(net, train_images, _NUM.value)
+    ref = real_reference(net, train_images, _NUM.value)
+    mu_r, sigma_r, real_subset = ref.mu, ref.sigma, ref.feats
     test = load_dataset(c.data.name, data_dir, "test")
     mu_t, sigma_t, _ = feature_stats(net, test.images[: _NUM.value])
     floor = float(frechet_distance(mu_t, sigma_t, mu_r, sigma_r))
@@ -216,7 +197,7 @@ def main(argv):
             t = jnp.full((bs,), T // 2, jnp.int32)
             lab = jnp.asarray(np.resize(labels, bs)) if conditional else None
             den = jax.jit(lambda p, x, t, l, w: objective.denoiser(p, l, w)(x, t))
-            t_call = time_call(den, params, x, t, lab, jnp.float32(w))
+            t_call = sample_lib.time_call(den, params, x, t, lab, jnp.float32(w))
             for n in [n for n, w_ in todo if w_ == w]:
                 path = cell_path(n, w)
                 batch_times = []

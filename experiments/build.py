@@ -318,3 +318,38 @@ def build_vae(c: ml_collections.ConfigDict, image_shape, num_classes):
 
 OBJECTIVES["vae"] = build_vae
 VALIDATORS["vae"] = _validate_vae
+
+
+# --- evaluation during training (train.eval_every) ------------------------------------------------
+def evaluator(c: ml_collections.ConfigDict, ds, sample, mesh=None):
+    """The training loop's evaluate(params, step) from config.train.eval_*: class coverage,
+    precision/recall and FID of sample(params, key, n) in the dataset's feature-network space,
+    against train.eval_real random training images (features computed here, once). None when
+    train.eval_every is 0, or when the dataset has no feature network (a one-line message says so)."""
+    import numpy as np
+
+    from gen_jax.metrics.feature_nets import load_feature_net, weights_path
+    from gen_jax.train.evaluation import make_evaluator, real_reference
+
+    t = c.train
+    every = t.get("eval_every", 0)
+    _require(isinstance(every, int) and every >= 0, "train.eval_every", "an int >= 0", every)
+    if not every:
+        return None
+    _require(t.eval_samples > 3, "train.eval_samples", "an int > 3 (k-NN precision/recall, k = 3)",
+             t.eval_samples)
+    _require(t.eval_real > 3, "train.eval_real", "an int > 3", t.eval_real)
+    path = weights_path(ds.name)
+    if not os.path.exists(path):
+        if jax.process_index() == 0:
+            print(f"gen_jax: no evaluation (train.eval_every={every} ignored): dataset {ds.name!r} "
+                  f"has no feature network ({path} not found)")
+        return None
+    net = load_feature_net(ds.name)
+    if tuple(net.image_shape) != tuple(ds.images.shape[1:]):
+        raise ValueError(f"config.data.name: the {ds.name!r} feature network takes images of shape "
+                         f"{net.image_shape}, the dataset has {ds.images.shape[1:]}")
+    rng = np.random.default_rng(c.seed)
+    idx = np.sort(rng.choice(len(ds.images), min(t.eval_real, len(ds.images)), replace=False))
+    ref = real_reference(net, ds.images[idx], t.eval_samples, seed=c.seed)
+    return make_evaluator(sample, net, ref, t.eval_samples, seed=c.seed, mesh=mesh)

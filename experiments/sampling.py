@@ -134,6 +134,19 @@ def load_mask(spec: str, image_shape) -> np.ndarray:
     return m
 
 
+def time_call(fn, *args, repeats: int = 5, warmup: bool = True) -> float:
+    """Median wall time of fn(*args) over `repeats` calls, after one untimed call (compilation)
+    unless warmup is False (the caller compiled it already)."""
+    if warmup:
+        jax.block_until_ready(fn(*args))
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
 def sample_keys(seed: int, start: int, count: int):
     """Per-sample keys fold_in(PRNGKey(seed), i) for i in [start, start + count)."""
     base = jax.random.PRNGKey(seed)

@@ -56,6 +56,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.sample_every = 1000         # steps between preview grids (0: never)
     c.train.num_preview = 64            # images per preview grid
     c.train.num_final_samples = 100     # images in the final grid (samples.png)
+    c.train.eval_every = 0              # steps between sample-quality evaluations (0: never)
+    c.train.eval_samples = 1000         # samples per evaluation (class coverage, precision/recall, FID)
+    c.train.eval_real = 10000           # training images in the real reference (feature statistics)
     return c
 
 
@@ -74,4 +77,6 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.train.sample_every = 2
     c.train.num_preview = 4
     c.train.num_final_samples = 4
+    c.train.eval_samples = 16
+    c.train.eval_real = 64
     return c

@@ -28,12 +28,17 @@ def _all_finite(tree):
 def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: str,
           num_steps: int, batch_size: int, seed: int = 0, log_every: int = 50,
           ckpt_every: int = 1000, sample_every: int = 0, num_preview: int = 64,
-          keep_checkpoints: int = 3, mesh=None, progress: bool = True, stop_after: int | None = None):
+          keep_checkpoints: int = 3, mesh=None, progress: bool = True, stop_after: int | None = None,
+          evaluate=None, eval_every: int = 0):
     """Train until state.step == num_steps, resuming from workdir's latest checkpoint.
 
     images: [N, H, W, C] float32 in [-1, 1] (host memory); labels: [N] or None. The global batch
     `step` is a function of (seed, step) only. stop_after: return after this many steps of this
     call without a final checkpoint (simulates a crash in tests). Returns the final TrainState (replicated on the mesh).
+    evaluate(ema_params, step) -> {name: float} (e.g. gen_jax.train.evaluation.make_evaluator):
+    called every eval_every steps and at num_steps, by every process (it may run collective
+    programs); the scores go to the logs and the progress bar (names with two '/' to the logs
+    only), and its time is left out of steps_per_sec.
     """
     mesh = mesh or sharding.make_mesh()
     sharding.check_batch_size(batch_size, mesh)
@@ -69,6 +74,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
     bar = tqdm(total=num_steps, initial=start, disable=not (progress and is_main),
                desc="train", dynamic_ncols=True)
     t_last, step_last = time.time(), start
+    postfix = {}
     end = num_steps if stop_after is None else min(num_steps, start + stop_after)
     try:
         for step in range(start, end):
@@ -86,7 +92,8 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
                 metrics["steps_per_sec"] = (done - step_last) / max(now - t_last, 1e-9)
                 t_last, step_last = now, done
                 writer.write(done, metrics)
-                bar.set_postfix(loss=f"{metrics['loss']:.4f}", sps=f"{metrics['steps_per_sec']:.2f}")
+                postfix.update(loss=f"{metrics['loss']:.4f}", sps=f"{metrics['steps_per_sec']:.2f}")
+                bar.set_postfix(postfix)
             bar.update(1)
             if ckpt_every and done % ckpt_every == 0:
                 save_checkpoint(state, done)
@@ -94,6 +101,14 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
                 x = preview_fn(state.ema_params, jax.random.PRNGKey(seed + 1), num_preview)
                 if is_main:
                     save_grid(os.path.join(workdir, "samples", f"step_{done:07d}.png"), to_uint8(x))
+            if evaluate is not None and eval_every and (done % eval_every == 0 or done == num_steps):
+                t0 = time.time()
+                scores = evaluate(state.ema_params, done)
+                t_last += time.time() - t0
+                writer.write(done, scores)
+                postfix.update({k.rsplit("/", 1)[-1]: f"{v:.3g}" for k, v in scores.items()
+                                if k.count("/") < 2})
+                bar.set_postfix(postfix)
         if end == num_steps and (not ckpt_every or num_steps % ckpt_every):
             save_checkpoint(state, end)
     except KeyboardInterrupt:

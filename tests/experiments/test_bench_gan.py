@@ -1,0 +1,67 @@
+"""experiments/bench_gan.py at smoke size (tiny configs, 16 samples): every mode writes its JSON
+and Markdown (and the collapse plot), with numbers that obey their definitions."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments import bench_gan
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+needs_mnist = pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
+
+
+def test_speed_rows_and_ratios(tmp_path):
+    res = bench_gan.speed(str(tmp_path), batch_size=4, repeats=1, diffusion=(("ddpm", 6), ("ddim", 2)),
+                          variant="smoke")
+    rows = res["rows"]
+    assert [(r["sampler"], r["steps"]) for r in rows] == [("G(z)", 1), ("ddpm", 6), ("ddim", 2)]
+    for r in rows:
+        assert r["images_per_sec"] == pytest.approx(4 / r["sec_per_batch"])
+        assert r["gan_speedup"] == pytest.approx(rows[0]["images_per_sec"] / r["images_per_sec"])
+    assert rows[1]["params"] == rows[2]["params"] > 0 and rows[0]["gan_speedup"] == 1
+    md = (tmp_path / "speed.md").read_text()
+    assert "| DDPM U-Net | ddim | 2 |" in md and "nothing was trained" in md
+    assert json.loads((tmp_path / "speed.json").read_text())["meta"]["batch_size"] == 4
+
+
+@needs_mnist
+def test_collapse_logs_coverage_every_step_through_the_training_loop(tmp_path):
+    res = bench_gan.collapse(str(tmp_path), str(DATA), steps=2, eval_every=1, eval_samples=16,
+                             variant="smoke", progress=False)
+    for name in ("healthy", "collapse"):
+        curve = res["runs"][name]["curve"]
+        assert [p["step"] for p in curve] == [1, 2]
+        for p in curve:
+            assert p["class_coverage"] in np.arange(1, 11) / 10
+            assert 0 <= p["precision"] <= 1 and 0 <= p["recall"] <= 1 and p["fid"] > 0
+            assert sum(p["class_share"]) == pytest.approx(1) and len(p["class_share"]) == 10
+            # classes hit = classes with a non-zero share
+            assert p["class_coverage"] == pytest.approx(np.mean(np.asarray(p["class_share"]) > 0))
+    assert res["runs"]["collapse"]["loss"] == "minimax"
+    assert (tmp_path / "collapse.png").stat().st_size > 5000
+    md = (tmp_path / "collapse.md").read_text()
+    assert md.count("| healthy |") == 2 and "gan_collapse_mnist" in md
+
+
+@needs_mnist
+def test_stability_trains_each_model_and_reuses_finished_cells(tmp_path, monkeypatch):
+    kw = dict(seeds=(0,), steps=2, num=16, num_real=64, variant="smoke", progress=False)
+    res = bench_gan.stability(str(tmp_path), str(DATA), **kw)
+    assert [r["model"] for r in res["summary"]] == ["dcgan", "wgan_gp", "ddpm"]
+    for r in res["summary"]:
+        assert np.isfinite(r["fid_mean"]) and r["fid_spread"] == 0 and r["steps"] == 2
+    monkeypatch.setattr(bench_gan.main_lib, "run", lambda *a, **k: pytest.fail("retrained"))
+    again = bench_gan.stability(str(tmp_path), str(DATA), **kw)
+    assert again["summary"] == res["summary"]
+    assert "| ddpm | ddpm_mnist | 2 |" in (tmp_path / "stability.md").read_text()
+
+
+def test_summary_mean_std_spread():
+    cells = [{"model": "dcgan", "steps": 5, "fid": f, "precision": p, "recall": 0.5, "class_coverage": 1.0}
+             for f, p in ((10.0, 0.2), (14.0, 0.4), (12.0, 0.6))]
+    (s,) = bench_gan.summarize(cells, ["dcgan"])
+    assert s["fid_mean"] == 12.0 and s["fid_std"] == 2.0 and s["fid_spread"] == 4.0
+    assert s["precision"] == pytest.approx(0.4) and s["config"] == "dcgan_mnist"
