@@ -44,7 +44,7 @@ _MODE = flags.DEFINE_enum("mode", None, ["collapse", "speed", "stability"], "Wha
 _OUT = flags.DEFINE_string("out_dir", "runs/bench_gan", "Directory for workdirs and results.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the configs').")
 _VARIANT = flags.DEFINE_enum("variant", "", ["", "smoke"], "Config variant (smoke: tiny, for tests).")
-_STEPS = flags.DEFINE_integer("steps", None, "Training steps per run (default: collapse 1000, "
+_STEPS = flags.DEFINE_integer("steps", None, "Training steps per run (default: collapse 800, "
                               "stability the configs' own train.steps).")
 _EVAL_EVERY = flags.DEFINE_integer("eval_every", 100, "collapse: steps between evaluations.")
 _EVAL_SAMPLES = flags.DEFINE_integer("eval_samples", 1000, "collapse: samples per evaluation.")
@@ -52,21 +52,30 @@ _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "stability: training seeds.
 _NUM = flags.DEFINE_integer("num", 10000, "stability: samples for the final FID.")
 _NUM_REAL = flags.DEFINE_integer("num_real", 0, "stability: training images in the FID reference "
                                  "(0: all).")
+_CHANNELS = flags.DEFINE_integer("channels", 0, "collapse, stability: model.channels of every run "
+                                  "(0: the configs' own); a smaller width for a quick look.")
 _BATCH = flags.DEFINE_integer("batch_size", 64, "speed: images per sampling call.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "speed: timed calls per row (median).")
 _DIFFUSION = flags.DEFINE_list("diffusion", ["ddpm:1000", "ddim:10"], "speed: SAMPLER:STEPS rows "
                                "for the DDPM U-Net.")
 
 
-def load_config(name: str, variant: str = "", data_dir: str | None = None, **train):
-    """CONFIGS[name].get_config(variant) with data.dir and the given train.* fields (None: kept)."""
+def load_config(name: str, variant: str = "", data_dir: str | None = None, channels: int = 0, **train):
+    """CONFIGS[name].get_config(variant) with data.dir, model.channels (0: kept) and the given
+    train.* fields (None: kept)."""
     c = CONFIGS[name].get_config(variant)
     if data_dir:
         c.data.dir = data_dir
+    if channels:
+        c.model.channels = channels
     for k, v in train.items():
         if v is not None:
             c.train[k] = v
     return c
+
+
+def _config_name(name: str) -> str:
+    return CONFIGS[name].__name__.rsplit(".", 1)[1]
 
 
 def eval_curve(workdir: str) -> list[dict]:
@@ -108,16 +117,17 @@ def _describe(c) -> dict:
 COLLAPSE_RUNS = {"healthy": "dcgan", "collapse": "collapse"}
 
 
-def collapse(out_dir: str, data_dir=None, steps: int = 1000, eval_every: int = 100,
-             eval_samples: int = 1000, variant: str = "", progress: bool = True) -> dict:
+def collapse(out_dir: str, data_dir=None, steps: int = 800, eval_every: int = 100,
+             eval_samples: int = 1000, variant: str = "", progress: bool = True,
+             channels: int = 0) -> dict:
     runs = {}
     for run_name, cfg in COLLAPSE_RUNS.items():
-        c = load_config(cfg, variant, data_dir, steps=steps, eval_every=eval_every,
+        c = load_config(cfg, variant, data_dir, channels, steps=steps, eval_every=eval_every,
                         eval_samples=eval_samples, sample_every=eval_every)
         wd = os.path.join(out_dir, "collapse", run_name)
         main_lib.run(c, wd, progress=progress)
         sps = [m["steps_per_sec"] for m in read_metrics(os.path.join(wd, "logs")) if "steps_per_sec" in m]
-        runs[run_name] = {"config": f"{cfg}" if cfg != "collapse" else "gan_collapse_mnist",
+        runs[run_name] = {"config": _config_name(cfg),
                           **_describe(c), "workdir": wd, "steps": steps,
                           "steps_per_sec": float(np.median(sps)) if sps else None,
                           "curve": eval_curve(wd)}
@@ -131,15 +141,17 @@ def collapse(out_dir: str, data_dir=None, steps: int = 1000, eval_every: int = 1
 
 def collapse_markdown(results) -> str:
     runs, meta = results["runs"], results["meta"]
-    head = ["run", "config", "loss", "n_critic", "lr G / D", "steps", "class coverage",
-            "class entropy", "precision", "recall", f"FID ({meta['eval_samples']} samples)"]
+    head = ["run", "config", "channels", "loss", "n_critic", "lr G / D", "steps", "class coverage",
+            "class entropy", "precision", "recall", "density", "PRDC coverage",
+            f"FID ({meta['eval_samples']} samples)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in runs.items():
         f = r["curve"][-1]
         lines.append("| " + " | ".join([
-            name, r["config"], r.get("loss", "-"), str(r.get("n_critic", "-")),
+            name, r["config"], str(r["channels"]), r.get("loss", "-"), str(r.get("n_critic", "-")),
             f"{r['lr']:g} / {r.get('d_lr', r['lr']):g}", str(f["step"]), f"{f['class_coverage']:.2f}",
             f"{f['class_entropy']:.3f}", f"{f['precision']:.3f}", f"{f['recall']:.3f}",
+            f"{f.get('density', np.nan):.3f}", f"{f.get('prdc_coverage', np.nan):.3f}",
             f"{f['fid']:.2f}"]) + " |")
     k = len(next(iter(runs.values()))["curve"][-1]["class_share"])
     lines += ["", "Share of the final samples per predicted class (%):", "",
@@ -148,7 +160,10 @@ def collapse_markdown(results) -> str:
         lines.append(f"| {name} | " + " | ".join(f"{100 * s:.0f}" for s in r["curve"][-1]["class_share"]) + " |")
     lines.append(f"\nEvaluated every {meta['eval_every']} steps on {meta['eval_samples']} EMA-generator "
                  f"samples (the same latents each time) in the space of {meta['feature_net']}; class "
-                 f"coverage = fraction of the 10 classes predicted at least once; FID from "
+                 f"coverage = fraction of the 10 classes predicted at least once; precision, recall, "
+                 f"density and PRDC coverage with k = 3 against {meta['eval_samples']} real images "
+                 f"(density and PRDC coverage are robust to the real outliers that can make "
+                 f"precision high even for noise); FID from "
                  f"{meta['eval_samples']} samples is biased upward (compare runs, not papers). "
                  f"Hardware: {meta['hardware']}.\n")
     return "\n".join(lines) + "\n"
@@ -213,13 +228,15 @@ def speed(out_dir: str, batch_size: int = 64, repeats: int = 3,
     labels = sharding.put_batch((np.arange(bs) % MNIST_CLASSES).astype(np.int32), mesh)
     z = jnp.zeros(MNIST_SHAPE)
     T = ddpm.schedule.num_timesteps
+    fns = {}
     for name, steps in diffusion:
         if not 1 <= steps <= T:
             raise app.UsageError(f"--diffusion {name}:{steps}: steps must be in [1, T={T}]")
-        run = sample_lib.sampler_fn(ddpm, name, c.sampler.spacing, conditional=True, mesh=mesh)
-        call = lambda n: run(d_params, keys, labels, jnp.int32(n), jnp.float32(0.0),  # noqa: E731
-                             jnp.float32(1.0), z, z, jnp.float32(0.0))
-        jax.block_until_ready(call(1))  # compiles; the step count is a runtime value
+        if name not in fns:  # one compilation per sampler: the step count is a runtime value
+            fns[name] = sample_lib.sampler_fn(ddpm, name, c.sampler.spacing, conditional=True, mesh=mesh)
+        call = lambda n, run=fns[name]: run(d_params, keys, labels, jnp.int32(n),  # noqa: E731
+                                            jnp.float32(0.0), jnp.float32(1.0), z, z, jnp.float32(0.0))
+        jax.block_until_ready(call(1))  # compiles (the first time), then a 1-step call
         sec = sample_lib.time_call(call, steps, repeats=repeats, warmup=False)
         rows.append({"model": "DDPM U-Net", "config": "ddpm_mnist", "sampler": name, "steps": steps,
                      "network_calls": steps, "params": _num_params(d_params), "sec_per_batch": sec,
@@ -267,7 +284,7 @@ def final_sampler(c, objective):
 
 def stability(out_dir: str, data_dir=None, seeds=(0, 1, 2), steps: int | None = None,
               num: int = 10000, num_real: int = 0, variant: str = "", progress: bool = True,
-              models=STABILITY_MODELS) -> dict:
+              models=STABILITY_MODELS, channels: int = 0) -> dict:
     from gen_jax.data import load_dataset
     from gen_jax.metrics.feature_nets import load_feature_net
     from gen_jax.train.evaluation import make_evaluator, real_reference
@@ -281,7 +298,7 @@ def stability(out_dir: str, data_dir=None, seeds=(0, 1, 2), steps: int | None = 
     cells = []
     for model in models:
         for seed in seeds:
-            c = load_config(model, variant, data_dir, steps=steps)
+            c = load_config(model, variant, data_dir, channels, steps=steps)
             c.seed = int(seed)
             wd = os.path.join(out_dir, "stability", f"{model}_seed{seed}")
             path = os.path.join(wd, f"final_num{num}_real{len(images)}.json")
@@ -315,7 +332,7 @@ def summarize(cells: list[dict], models) -> list[dict]:
     for model in models:
         mine = [x for x in cells if x["model"] == model]
         fids = np.array([x["fid"] for x in mine])
-        summary.append({"model": model, "config": CONFIGS[model].__name__.rsplit(".", 1)[1],
+        summary.append({"model": model, "config": _config_name(model),
                         "steps": mine[0]["steps"], "fids": fids.tolist(),
                         "fid_mean": float(fids.mean()),
                         "fid_std": float(fids.std(ddof=1)) if len(fids) > 1 else 0.0,
@@ -347,8 +364,8 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     out, mode = _OUT.value, _MODE.value
     if mode == "collapse":
-        res = collapse(out, _DATA_DIR.value, _STEPS.value or 1000, _EVAL_EVERY.value,
-                       _EVAL_SAMPLES.value, _VARIANT.value)
+        res = collapse(out, _DATA_DIR.value, _STEPS.value or 800, _EVAL_EVERY.value,
+                       _EVAL_SAMPLES.value, _VARIANT.value, channels=_CHANNELS.value)
         print(collapse_markdown(res))
     elif mode == "speed":
         diffusion = []
@@ -360,7 +377,7 @@ def main(argv):
         print(speed_markdown(speed(out, _BATCH.value, _REPEATS.value, diffusion, _VARIANT.value)))
     else:
         res = stability(out, _DATA_DIR.value, [int(s) for s in _SEEDS.value], _STEPS.value,
-                        _NUM.value, _NUM_REAL.value, _VARIANT.value)
+                        _NUM.value, _NUM_REAL.value, _VARIANT.value, channels=_CHANNELS.value)
         print(stability_markdown(res))
 
 

@@ -21,7 +21,6 @@ from gen_jax.utils.images import save_grid, to_uint8
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (path[:variant]).",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and samples.")
-flags.mark_flags_as_required(["config", "workdir"])
 
 
 def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
@@ -67,4 +66,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # required only when run as a script: experiments.bench_gan imports run() and has other flags
+    flags.mark_flags_as_required(["config", "workdir"])
     app.run(main)
