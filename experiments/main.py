@@ -39,7 +39,8 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   batch_size=c.train.batch_size, seed=c.seed, log_every=c.train.log_every,
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
-                  progress=progress, stop_after=stop_after)
+                  progress=progress, stop_after=stop_after,
+                  mesh=sharding.make_mesh(fsdp=c.train.get("fsdp", 1)))
     if int(state.step) >= c.train.steps and hasattr(objective, "sample"):
         s = c.sampler
         n = c.train.num_final_samples
