@@ -60,6 +60,7 @@ def _validate_common(c: ml_collections.ConfigDict) -> None:
     _require(0.0 <= c.optim.ema_decay < 1.0, "optim.ema_decay", "a value in [0, 1)", c.optim.ema_decay)
     _require(c.train.steps >= 1, "train.steps", "an int >= 1", c.train.steps)
     _require(c.train.batch_size >= 1, "train.batch_size", "an int >= 1", c.train.batch_size)
+    _require(isinstance(c.train.fsdp, int) and c.train.fsdp >= 1, "train.fsdp", "an int >= 1", c.train.fsdp)
     _require(c.train.log_every >= 1, "train.log_every", "an int >= 1", c.train.log_every)
     _require(c.train.ckpt_every >= 0, "train.ckpt_every", "an int >= 0", c.train.ckpt_every)
 

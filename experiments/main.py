@@ -34,12 +34,13 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
     if jax.process_index() == 0:
         print(f"gen_jax: {c.objective.name} on {ds.name} {ds.images.shape}, "
               f"{jax.device_count()} device(s) [{jax.default_backend()}], workdir {workdir}")
-    evaluate = build.evaluator(c, ds, objective.preview)
+    mesh = sharding.make_mesh(fsdp=c.train.get("fsdp", 1))
+    evaluate = build.evaluator(c, ds, objective.preview, mesh=mesh)
     state = train(objective, ds.images, labels, workdir=workdir, num_steps=c.train.steps,
                   batch_size=c.train.batch_size, seed=c.seed, log_every=c.train.log_every,
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
-                  progress=progress, stop_after=stop_after, evaluate=evaluate,
+                  progress=progress, stop_after=stop_after, mesh=mesh, evaluate=evaluate,
                   eval_every=c.train.get("eval_every", 0))
     if int(state.step) >= c.train.steps and hasattr(objective, "sample"):
         s = c.sampler

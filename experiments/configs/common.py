@@ -50,6 +50,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train = ml_collections.ConfigDict()
     c.train.steps = 3000                # total optimiser steps
     c.train.batch_size = 64             # global batch (split over all devices)
+    c.train.fsdp = 1                    # devices sharing one sharded copy of params/optimiser (1: replicate)
     c.train.log_every = 50              # steps between logged scalars
     c.train.ckpt_every = 500            # steps between checkpoints
     c.train.keep_checkpoints = 3        # checkpoints kept

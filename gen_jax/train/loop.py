@@ -34,7 +34,9 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
 
     images: [N, H, W, C] float32 in [-1, 1] (host memory); labels: [N] or None. The global batch
     `step` is a function of (seed, step) only. stop_after: return after this many steps of this
-    call without a final checkpoint (simulates a crash in tests). Returns the final TrainState (replicated on the mesh).
+    call without a final checkpoint (simulates a crash in tests). mesh: sharding.make_mesh(...)
+    (default: all devices, state replicated; make_mesh(fsdp=k) shards the state k ways). A
+    checkpoint restores onto any mesh (another device count or fsdp). Returns the final TrainState.
     evaluate(ema_params, step) -> {name: float} (e.g. gen_jax.train.evaluation.make_evaluator):
     called every eval_every steps and at num_steps, by every process (it may run collective
     programs); the scores go to the logs and the progress bar (names with two '/' to the logs
@@ -45,9 +47,11 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
     repl = sharding.replicated(mesh)
     key = jax.random.PRNGKey(seed)
 
-    init_fn = jax.jit(objective.init, out_shardings=repl)
     abstract = jax.eval_shape(objective.init, key)
-    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), abstract)
+    state_shardings = sharding.state_sharding(abstract, mesh)  # replicated unless the mesh has fsdp > 1
+    init_fn = jax.jit(objective.init, out_shardings=state_shardings)
+    abstract = jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh),
+                            abstract, state_shardings)
     mngr = checkpoint.manager(os.path.join(workdir, "checkpoints"), keep_checkpoints)
     state = checkpoint.restore(mngr, abstract)
     if state is None:
@@ -56,8 +60,8 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
     if start >= num_steps:
         return state
 
-    step_fn = jax.jit(objective.step, in_shardings=(repl, sharding.batch_sharding(mesh)),
-                      out_shardings=(repl, repl), donate_argnums=0)
+    step_fn = jax.jit(objective.step, in_shardings=(state_shardings, sharding.batch_sharding(mesh)),
+                      out_shardings=(state_shardings, repl), donate_argnums=0)
     finite_fn = jax.jit(_all_finite, out_shardings=repl)
     preview_fn = jax.jit(objective.preview, static_argnums=2, out_shardings=repl)
     sampler = EpochSampler(len(images), batch_size, seed)
