@@ -162,8 +162,8 @@ def collapse_markdown(results) -> str:
                  f"samples (the same latents each time) in the space of {meta['feature_net']}; class "
                  f"coverage = fraction of the 10 classes predicted at least once; precision, recall, "
                  f"density and PRDC coverage with k = 3 against {meta['eval_samples']} real images "
-                 f"(density and PRDC coverage are robust to the real outliers that can make "
-                 f"precision high even for noise); FID from "
+                 f"(PRDC coverage resists the real outliers whose large balls can make precision "
+                 f"and density high even for noise); FID from "
                  f"{meta['eval_samples']} samples is biased upward (compare runs, not papers). "
                  f"Hardware: {meta['hardware']}.\n")
     return "\n".join(lines) + "\n"

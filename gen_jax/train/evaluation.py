@@ -39,9 +39,9 @@ def real_reference(net: FeatureNet, images, num: int, seed: int = 0) -> RealRefe
 def score(net: FeatureNet, images_uint8, ref: RealReference, k: int = 3) -> dict:
     """Metrics of generated images [M, H, W, C] uint8 against ref: fid (M samples vs ref's
     statistics: biased upward for small M, for comparing steps of one run), precision, recall,
-    density and prdc_coverage (k-NN balls, against min(M, len(ref.feats)) real rows; density and
-    coverage resist the real outliers whose large balls can make precision high even for noise,
-    Naeem et al. 2020), class_coverage (fraction of the
+    density and prdc_coverage (k-NN balls, against min(M, len(ref.feats)) real rows; coverage
+    resists the real outliers whose large balls can make precision high even for noise, Naeem
+    et al. 2020), class_coverage (fraction of the
     feature net's classes predicted at least once), class_entropy (normalised entropy of the
     predicted-class histogram) and class_share/i (share of samples predicted as class i)."""
     mu, sigma, feats = feature_stats(net, images_uint8)
