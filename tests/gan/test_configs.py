@@ -64,7 +64,7 @@ def test_digits_conditional_gan_builds_and_samples_per_class():
 
 
 @pytest.mark.parametrize("field,value", [
-    ("objective.loss", "lsgan"), ("objective.n_critic", 0), ("model.g_norm", "batch"),
+    ("objective.loss", "lsgan"), ("objective.n_critic", 0), ("model.g_norm", "layer"),
     ("optim.d_learning_rate", 0.0), ("optim.b1", 1.0), ("model.name", "unet"),
 ])
 def test_validate_names_bad_gan_fields(field, value):

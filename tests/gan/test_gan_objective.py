@@ -20,7 +20,7 @@ class MLP(nn.Module):
     hidden: int = 32
 
     @nn.compact
-    def __call__(self, x, labels=None):
+    def __call__(self, x, labels=None, train=False):
         h = nn.leaky_relu(nn.Dense(self.hidden)(x), 0.2)
         h = nn.leaky_relu(nn.Dense(self.hidden)(h), 0.2)
         y = nn.Dense(self.out)(h)
