@@ -40,6 +40,23 @@ def gan_config():
     return c
 
 
+def adam(c, lr: float, d_lr: float, b1: float, b2: float):
+    """G's and D's Adam learning rates and the β's they share."""
+    c.optim.learning_rate, c.optim.d_learning_rate = lr, d_lr
+    c.optim.b1, c.optim.b2 = b1, b2
+    return c
+
+
+def mnist_run(c, steps: int = 5000):
+    """MNIST, batch 64, a checkpoint and a preview grid every 500 steps."""
+    c.data.name = "mnist"
+    c.train.steps = steps
+    c.train.batch_size = 64
+    c.train.ckpt_every = 500
+    c.train.sample_every = 500
+    return c
+
+
 def smoke(c):
     """common.smoke plus a small latent (and small StyleGAN2 mapping)."""
     common.smoke(c)

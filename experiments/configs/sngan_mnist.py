@@ -10,23 +10,15 @@ from experiments.configs import gan_common
 
 def get_config(variant: str = ""):
     c = gan_common.gan_config()
-    c.data.name = "mnist"
     c.model.name = "sngan"
     c.model.channels = 128              # SNGAN CIFAR: G 256, D 128; MNIST needs less
     c.model.d_channels = 128
     c.model.z_dim = 128
-    c.model.g_norm = "batch"
     c.model.d_spectral_norm = True
     c.objective.loss = "hinge"
     c.objective.n_critic = 5
-    c.optim.learning_rate = 2e-4
-    c.optim.d_learning_rate = 2e-4
-    c.optim.b1 = 0.0
-    c.optim.b2 = 0.9
-    c.train.steps = 5000
-    c.train.batch_size = 64
-    c.train.ckpt_every = 500
-    c.train.sample_every = 500
+    gan_common.adam(c, 2e-4, 2e-4, b1=0.0, b2=0.9)
+    gan_common.mnist_run(c)
     if variant == "smoke":
         gan_common.smoke(c)
         c.model.d_channels = 8

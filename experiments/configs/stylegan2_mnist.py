@@ -15,26 +15,15 @@ from experiments.configs import gan_common
 
 def get_config(variant: str = ""):
     c = gan_common.gan_config()
-    c.data.name = "mnist"
     c.model.name = "stylegan2"
     c.model.channels = 64
     c.model.d_channels = 64
     c.model.z_dim = 128
-    c.model.w_dim = 128
-    c.model.mapping_layers = 4
-    c.model.style_mixing_prob = 0.9
-    c.model.d_spectral_norm = False
-    c.objective.loss = "nonsaturating"
+    # w_dim 128, 4 mapping layers, style mixing 0.9, D without spectral norm: gan_common's defaults
     c.objective.r1_gamma = 0.01
-    c.optim.learning_rate = 2.5e-3
-    c.optim.d_learning_rate = 2.5e-3
-    c.optim.b1 = 0.0
-    c.optim.b2 = 0.99
+    gan_common.adam(c, 2.5e-3, 2.5e-3, b1=0.0, b2=0.99)
     c.optim.ema_decay = 0.995
-    c.train.steps = 5000
-    c.train.batch_size = 64
-    c.train.ckpt_every = 500
-    c.train.sample_every = 500
+    gan_common.mnist_run(c)
     if variant == "smoke":
         gan_common.smoke(c)
         c.model.d_channels = 8
