@@ -158,39 +158,87 @@ def image_info(ds) -> tuple:
 
 
 # --- gan ------------------------------------------------------------------------------------------
+def _gan_dcgan(m, image_shape, classes):
+    from gen_jax.nn import dcgan
+
+    return (dcgan.Generator(image_shape, m.channels, classes, m.g_norm),
+            dcgan.Discriminator(m.get("d_channels", 0) or m.channels, classes,
+                                m.get("d_spectral_norm", False)))
+
+
+def _gan_sngan(m, image_shape, classes):
+    from gen_jax.nn import sngan
+
+    return (sngan.Generator(image_shape, m.channels, classes, m.g_norm),
+            sngan.Discriminator(m.d_channels or m.channels, classes, m.d_spectral_norm))
+
+
+def _gan_stylegan2(m, image_shape, classes):
+    from gen_jax.nn import sngan, stylegan
+
+    return (stylegan.Generator(image_shape, m.channels, m.w_dim, m.mapping_layers, classes,
+                               m.style_mixing_prob, m.w_avg_beta),
+            sngan.Discriminator(m.d_channels or m.channels, classes, m.d_spectral_norm))
+
+
+# model.name -> (generator, discriminator) builder, and the image-size check of that generator
+GAN_MODELS = {"dcgan": _gan_dcgan, "sngan": _gan_sngan, "stylegan2": _gan_stylegan2}
+
+
+def _gan_size_check(name: str):
+    from gen_jax.nn.dcgan import base_size
+    from gen_jax.nn.stylegan import synthesis_size
+
+    return synthesis_size if name == "stylegan2" else base_size
+
+
 def _validate_gan(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.gan.augment import parse_policy
     from gen_jax.gan.losses import LOSSES
     from gen_jax.nn.dcgan import NORMS
 
     m, o = c.model, c.objective
-    _require(m.name == "dcgan", "model.name", "'dcgan' for objective 'gan'", m.name)
+    _require(m.name in GAN_MODELS, "model.name", f"one of {sorted(GAN_MODELS)} for objective 'gan'", m.name)
     _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    _require(m.get("d_channels", 0) >= 0, "model.d_channels", "an int >= 0 (0: model.channels)", m.get("d_channels"))
     _require(m.z_dim >= 1, "model.z_dim", "a positive int", m.z_dim)
     _require(m.g_norm in NORMS, "model.g_norm", f"one of {NORMS}", m.g_norm)
+    if m.name == "stylegan2":
+        _require(m.w_dim >= 1, "model.w_dim", "a positive int", m.w_dim)
+        _require(m.mapping_layers >= 1, "model.mapping_layers", "an int >= 1", m.mapping_layers)
+        _require(0.0 <= m.style_mixing_prob <= 1.0, "model.style_mixing_prob", "a value in [0, 1]", m.style_mixing_prob)
+        _require(0.0 <= m.w_avg_beta < 1.0, "model.w_avg_beta", "a value in [0, 1)", m.w_avg_beta)
     _require(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
     _require(isinstance(o.n_critic, int) and o.n_critic >= 1, "objective.n_critic", "an int >= 1", o.n_critic)
     _require(o.gp_weight >= 0, "objective.gp_weight", "a value >= 0", o.gp_weight)
     _require(o.r1_gamma >= 0, "objective.r1_gamma", "a value >= 0", o.r1_gamma)
+    try:
+        parse_policy(o.get("diffaugment", ""))
+    except ValueError as e:
+        raise ValueError(f"config.objective.diffaugment: {e}") from None
     _require(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
     _require(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
     _require(0.0 <= c.optim.b2 < 1.0, "optim.b2", "a value in [0, 1)", c.optim.b2)
+    psi = c.sampler.get("truncation", 1.0)
+    _require(psi == 1.0 or m.name == "stylegan2", "sampler.truncation",
+             "1.0 (truncation needs model.name 'stylegan2')", psi)
 
 
 def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
-    """DCGAN generator/discriminator with the alternating GAN objective (configs/gan_common.py)."""
+    """A generator/discriminator pair (model.name: dcgan | sngan | stylegan2) with the alternating
+    GAN objective (configs/gan_common.py)."""
     from gen_jax.gan.objective import GANObjective
-    from gen_jax.nn.dcgan import Discriminator, Generator, base_size
 
     m, o, opt = c.model, c.objective, c.optim
     if m.class_conditional and not num_classes:
         raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
     h, w = image_shape[:2]
     try:
-        base_size(h)
+        _gan_size_check(m.name)(h)
     except ValueError as e:
         raise ValueError(f"config.data.name: {c.data.name!r} images are {h}x{w}; {e}") from None
     if h != w:
-        raise ValueError(f"config.data.name: DCGAN needs square images, {c.data.name!r} has {h}x{w}")
+        raise ValueError(f"config.data.name: {m.name} needs square images, {c.data.name!r} has {h}x{w}")
     classes = num_classes if m.class_conditional else None
     decay = c.train.steps if opt.cosine_decay else None
 
@@ -200,12 +248,13 @@ def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
 
     tx_g, lr_g = tx(opt.learning_rate, decay)
     tx_d, lr_d = tx(opt.d_learning_rate, decay and decay * o.n_critic)
-    return GANObjective(generator=Generator(tuple(image_shape), m.channels, classes, m.g_norm),
-                        discriminator=Discriminator(m.channels, classes),
+    generator, discriminator = GAN_MODELS[m.name](m, tuple(image_shape), classes)
+    return GANObjective(generator=generator, discriminator=discriminator,
                         image_shape=tuple(image_shape), tx_g=tx_g, tx_d=tx_d, lr_schedule_g=lr_g,
                         lr_schedule_d=lr_d, z_dim=m.z_dim, loss=o.loss, n_critic=o.n_critic,
                         gp_weight=o.gp_weight, r1_gamma=o.r1_gamma, num_classes=classes,
-                        ema_decay=opt.ema_decay)
+                        ema_decay=opt.ema_decay, diffaugment=o.get("diffaugment", ""),
+                        truncation=c.sampler.get("truncation", 1.0))
 
 
 OBJECTIVES["gan"] = build_gan

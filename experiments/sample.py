@@ -51,6 +51,8 @@ _JUMP = flags.DEFINE_integer("jump_length", 1, "RePaint jump length (inpainting)
 _RESAMPLE = flags.DEFINE_integer("jump_n_sample", 1, "RePaint resamplings per jump (1: none).")
 _INTERP = flags.DEFINE_integer("interpolate", 0, "GANs: a slerp grid of --num rows with this many "
                                "columns, row r from the latent of sample 2r to that of 2r+1 (0: off).")
+_TRUNC = flags.DEFINE_float("truncation", None, "GANs with a style generator (stylegan2): truncation "
+                            "ψ, w = w_avg + ψ·(w - w_avg) (default: the config's sampler.truncation).")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -180,6 +182,15 @@ def _sample_gan(objective, params, workdir):
 
     num, cols = _NUM.value, _INTERP.value
     labels = _labels(objective, num)
+    if _TRUNC.value is not None:
+        import dataclasses
+        import inspect
+
+        gen = type(getattr(objective, "generator", None))
+        if "truncation_psi" not in inspect.signature(gen.__call__).parameters:
+            raise app.UsageError(f"--truncation needs a GAN generator with a truncation trick "
+                                 f"(model.name stylegan2); this run's is {gen.__module__}.{gen.__name__}")
+        objective = dataclasses.replace(objective, truncation=_TRUNC.value)
     if cols < 0:
         raise app.UsageError(f"--interpolate must be >= 0, got {cols}")
     ncols = objective.num_classes if labels is not None and num % objective.num_classes == 0 else None

@@ -9,13 +9,9 @@ from experiments.configs import gan_common
 
 def get_config(variant: str = ""):
     c = gan_common.gan_config()
-    c.data.name = "mnist"
     c.model.channels = 64
     c.objective.loss = "nonsaturating"
-    c.train.steps = 5000
-    c.train.batch_size = 64
-    c.train.ckpt_every = 500
-    c.train.sample_every = 500
+    gan_common.mnist_run(c)
     if variant == "smoke":
         gan_common.smoke(c)
     elif variant:

@@ -10,19 +10,12 @@ from experiments.configs import gan_common
 
 def get_config(variant: str = ""):
     c = gan_common.gan_config()
-    c.data.name = "mnist"
     c.model.channels = 64
     c.objective.loss = "wgan-gp"
     c.objective.n_critic = 5
     c.objective.gp_weight = 10.0
-    c.optim.learning_rate = 1e-4
-    c.optim.d_learning_rate = 1e-4
-    c.optim.b1 = 0.0
-    c.optim.b2 = 0.9
-    c.train.steps = 5000
-    c.train.batch_size = 64
-    c.train.ckpt_every = 500
-    c.train.sample_every = 500
+    gan_common.adam(c, 1e-4, 1e-4, b1=0.0, b2=0.9)
+    gan_common.mnist_run(c)
     if variant == "smoke":
         gan_common.smoke(c)
         c.objective.n_critic = 2

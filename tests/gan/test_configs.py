@@ -8,13 +8,13 @@ import pytest
 from PIL import Image
 
 from experiments import build
-from experiments.configs import dcgan_mnist, wgan_gp_mnist
+from experiments.configs import dcgan_mnist, sngan_mnist, stylegan2_mnist, wgan_gp_mnist
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
-@pytest.mark.parametrize("config", [dcgan_mnist, wgan_gp_mnist])
+@pytest.mark.parametrize("config", [dcgan_mnist, wgan_gp_mnist, sngan_mnist, stylegan2_mnist])
 def test_smoke_trains_two_steps_and_writes_samples(tmp_path, config):
     from experiments.main import run
 
@@ -28,22 +28,37 @@ def test_smoke_trains_two_steps_and_writes_samples(tmp_path, config):
     assert (tmp_path / "checkpoints" / "2").exists()
     if config is dcgan_mnist:
         _check_sample_cli(tmp_path)
+    if config is stylegan2_mnist:  # w_avg after 2 steps; ψ = 0: one image for every z
+        assert float(np.abs(state.model_state["g"]["stats"]["w_avg"]).max()) > 0
+        import dataclasses
+
+        import jax
+
+        obj = dataclasses.replace(build.objective(c, (28, 28, 1), 10), truncation=0.0)
+        images = obj.sample(state.ema_params, jax.random.PRNGKey(0), 3)
+        assert images.shape == (3, 28, 28, 1)
+        np.testing.assert_allclose(images, np.broadcast_to(images[:1], images.shape), atol=1e-6)
 
 
-def _check_sample_cli(wd):
-    """experiments.sample on a GAN workdir: plain samples, and a slerp grid whose row ends are
-    samples 0 and 1 of the same seed."""
+def _sample_cli(wd, *args):
     import os
     import subprocess
     import sys
 
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(repo))
-    for args in (["--num=3", "--out=s.npz"], ["--num=1", "--interpolate=5", "--out=i.npz"]):
-        r = subprocess.run([sys.executable, "-m", "experiments.sample", f"--workdir={wd}", "--seed=0",
-                            *args], capture_output=True, text=True, cwd=repo, env=env, timeout=600)
-        assert r.returncode == 0, r.stderr[-3000:]
-    plain, grid = np.load(wd / "s.npz")["images"], np.load(wd / "i.npz")["images"]
+    r = subprocess.run([sys.executable, "-m", "experiments.sample", f"--workdir={wd}", "--seed=0", *args],
+                       capture_output=True, text=True, cwd=repo, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = [a.split("=", 1)[1] for a in args if a.startswith("--out=")][0]
+    return np.load(wd / out)["images"]
+
+
+def _check_sample_cli(wd):
+    """experiments.sample on a GAN workdir: plain samples, and a slerp grid whose row ends are
+    samples 0 and 1 of the same seed."""
+    plain = _sample_cli(wd, "--num=3", "--out=s.npz")
+    grid = _sample_cli(wd, "--num=1", "--interpolate=5", "--out=i.npz")
     assert plain.shape == (3, 28, 28, 1) and grid.shape == (5, 28, 28, 1)
     assert (wd / "i.png").exists()
     np.testing.assert_allclose(grid[0], plain[0], atol=1)  # uint8: rounding may differ by 1
@@ -64,14 +79,22 @@ def test_digits_conditional_gan_builds_and_samples_per_class():
 
 
 @pytest.mark.parametrize("field,value", [
-    ("objective.loss", "lsgan"), ("objective.n_critic", 0), ("model.g_norm", "batch"),
+    ("objective.loss", "lsgan"), ("objective.n_critic", 0), ("model.g_norm", "layer"),
     ("optim.d_learning_rate", 0.0), ("optim.b1", 1.0), ("model.name", "unet"),
+    ("objective.diffaugment", "color,flip"), ("sampler.truncation", 0.5),
 ])
 def test_validate_names_bad_gan_fields(field, value):
     c = wgan_gp_mnist.get_config()
     section, key = field.split(".")
     c[section][key] = value
     with pytest.raises(ValueError, match=f"config.{field}"):
+        build.validate(c)
+
+
+def test_stylegan2_fields_are_validated():
+    c = stylegan2_mnist.get_config()
+    c.model.style_mixing_prob = 1.5
+    with pytest.raises(ValueError, match="config.model.style_mixing_prob"):
         build.validate(c)
 
 

@@ -20,7 +20,7 @@ class MLP(nn.Module):
     hidden: int = 32
 
     @nn.compact
-    def __call__(self, x, labels=None):
+    def __call__(self, x, labels=None, train=False):
         h = nn.leaky_relu(nn.Dense(self.hidden)(x), 0.2)
         h = nn.leaky_relu(nn.Dense(self.hidden)(h), 0.2)
         y = nn.Dense(self.out)(h)
@@ -38,13 +38,15 @@ def toy_objective(loss="nonsaturating", n_critic=1, lr=2e-3):
                         n_critic=n_critic, ema_decay=0.9)
 
 
-def dcgan_objective(loss="wgan-gp", n_critic=2, lr=1e-3, num_classes=None):
+def dcgan_objective(loss="wgan-gp", n_critic=2, lr=1e-3, num_classes=None, spectral_norm=False,
+                    diffaugment=""):
+    """Batch norm in G; D optionally spectrally normalised."""
     (tx_g, s_g), (tx_d, s_d) = _opt(lr), _opt(lr)
     return GANObjective(generator=Generator((8, 8, 1), channels=4, num_classes=num_classes),
-                        discriminator=Discriminator(channels=4, num_classes=num_classes),
+                        discriminator=Discriminator(4, num_classes, spectral_norm),
                         image_shape=(8, 8, 1), tx_g=tx_g, tx_d=tx_d, lr_schedule_g=s_g,
                         lr_schedule_d=s_d, z_dim=8, loss=loss, n_critic=n_critic,
-                        r1_gamma=0.1, num_classes=num_classes)
+                        r1_gamma=0.1, num_classes=num_classes, diffaugment=diffaugment)
 
 
 def _batch(n=4, seed=0):
@@ -73,12 +75,31 @@ def test_one_step_updates_d_n_critic_times_and_g_once():
 
 
 def test_scan_step_equals_python_loop_step():
-    obj = dcgan_objective(n_critic=3)
+    obj = dcgan_objective("hinge", n_critic=2, spectral_norm=True, diffaugment="color,translation,cutout")
     s0 = obj.init(jax.random.PRNGKey(0))
     a, ma = jax.jit(obj.step)(s0, _batch())
     b, mb = jax.jit(lambda s, x: obj.step(s, x, debug=True))(s0, _batch())
     for x, y in zip(jax.tree.leaves((a, ma)), jax.tree.leaves((b, mb))):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def _max_change(a, b):
+    return max(jax.tree.leaves(jax.tree.map(lambda x, y: float(jnp.max(jnp.abs(x - y))), a, b)))
+
+
+def test_network_state_is_updated_and_sampling_reads_the_ema_variables():
+    obj = dcgan_objective(loss="hinge", n_critic=2, spectral_norm=True)
+    s0 = obj.init(jax.random.PRNGKey(0))
+    assert set(s0.model_state["g"]) == {"batch_stats"} and set(s0.model_state["d"]) == {"spectral"}
+    assert set(s0.ema_params) == {"params", "batch_stats"}
+    s1, _ = jax.jit(obj.step)(s0, _batch())
+    assert _max_change(s0.model_state["g"], s1.model_state["g"]) > 0   # BN running statistics
+    assert _max_change(s0.model_state["d"], s1.model_state["d"]) > 0   # power-iteration vectors
+    # EMA warm-up at step 0: decay min(0.999, 1/10), so ema = 0.1·old + 0.9·new for the BN stats too
+    expect = jax.tree.map(lambda e, n: 0.1 * e + 0.9 * n, s0.ema_params["batch_stats"], s1.model_state["g"]["batch_stats"])
+    assert _max_change(expect, s1.ema_params["batch_stats"]) < 1e-6
+    x = obj.sample(s1.ema_params, jax.random.PRNGKey(1), 3)
+    np.testing.assert_allclose(x, obj.sample(s1.ema_params, jax.random.PRNGKey(1), 5)[:3], atol=1e-6)
 
 
 def test_sample_i_does_not_depend_on_the_batch_size():

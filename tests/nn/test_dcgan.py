@@ -1,4 +1,5 @@
-"""DCGAN shapes for every supported size, conditioning, and the bad-size error."""
+"""DCGAN shapes for every supported size, conditioning, batch norm's two modes, spectral norm in
+D, and the bad-size error."""
 
 import jax
 import jax.numpy as jnp
@@ -17,8 +18,8 @@ def test_base_size(size, expected):
 def test_generator_and_discriminator_shapes(size, c):
     g = Generator((size, size, c), channels=4)
     z = jax.random.normal(jax.random.PRNGKey(0), (2, 16))
-    gp = g.init(jax.random.PRNGKey(1), z)["params"]
-    x = g.apply({"params": gp}, z)
+    gv = g.init(jax.random.PRNGKey(1), z)
+    x = g.apply(gv, z)
     assert x.shape == (2, size, size, c)
     assert float(jnp.max(jnp.abs(x))) <= 1.0
     d = Discriminator(channels=4)
@@ -42,3 +43,31 @@ def test_conditioning_changes_outputs_by_label():
 def test_bad_size_is_named():
     with pytest.raises(ValueError, match="got 7"):
         base_size(7)
+
+
+def test_batch_norm_trains_on_batch_statistics_and_samples_with_running_ones():
+    g = Generator((8, 8, 1), channels=4, norm="batch")
+    z = jax.random.normal(jax.random.PRNGKey(0), (6, 8))
+    v = g.init(jax.random.PRNGKey(1), z)
+    assert set(v) == {"params", "batch_stats"}
+    # eval: running statistics, so a sample does not depend on the rest of its batch
+    np.testing.assert_allclose(g.apply(v, z)[:2], g.apply(v, z[:2]), atol=1e-6)
+    # train: batch statistics (a sample depends on its batch) and updated running ones
+    x6, upd = g.apply(v, z, train=True, mutable=["batch_stats"])
+    x2, _ = g.apply(v, z[:2], train=True, mutable=["batch_stats"])
+    assert float(jnp.max(jnp.abs(x6[:2] - x2))) > 1e-4
+    mean0 = v["batch_stats"]["GNorm_0"]["BatchNorm_0"]["mean"]
+    mean1 = upd["batch_stats"]["GNorm_0"]["BatchNorm_0"]["mean"]
+    assert float(jnp.max(jnp.abs(mean1 - mean0))) > 0
+
+
+def test_spectral_norm_discriminator_keeps_power_iteration_vectors():
+    d = Discriminator(channels=4, spectral_norm=True)
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 1))
+    v = d.init(jax.random.PRNGKey(1), x)
+    assert set(v) == {"params", "spectral"}
+    f0 = d.apply(v, x)
+    np.testing.assert_array_equal(d.apply(v, x), f0)  # eval: deterministic, nothing stored
+    _, upd = d.apply(v, x, train=True, mutable=["spectral"])
+    moved = jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))), v["spectral"], upd["spectral"])
+    assert max(jax.tree.leaves(moved)) > 0
