@@ -7,6 +7,7 @@ import json
 import os
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 
 from gen_jax.data import load_dataset
@@ -20,6 +21,7 @@ from gen_jax.samplers.common import SPACINGS
 from gen_jax.train.state import make_optimizer
 
 MODELS = {"unet": UNet, "dit": DiT}
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 def _require(cond: bool, field: str, expected: str, found) -> None:
@@ -30,6 +32,8 @@ def _require(cond: bool, field: str, expected: str, found) -> None:
 def _validate_model(c: ml_collections.ConfigDict) -> None:
     """model.name, then that network's own fields (_MODEL_VALIDATORS, at the end of this file)."""
     _require(c.model.name in MODELS, "model.name", f"one of {sorted(MODELS)}", c.model.name)
+    _require(c.model.get("dtype", "float32") in DTYPES, "model.dtype", f"one of {sorted(DTYPES)}",
+             c.model.get("dtype"))
     _MODEL_VALIDATORS[c.model.name](c)
 
 
@@ -301,7 +305,13 @@ def _build_unet(m: ml_collections.ConfigDict, image_shape, num_classes):
     # Attention runs at feature-map sizes; levels halve H from image_shape[0].
     return UNet(channels=m.channels, channel_mult=tuple(m.channel_mult), num_res_blocks=m.num_res_blocks,
                 attention_resolutions=tuple(m.attention_resolutions), num_heads=m.num_heads,
-                dropout=m.dropout, num_classes=num_classes)
+                dropout=m.dropout, num_classes=num_classes, dtype=_compute_dtype(m))
+
+
+def _compute_dtype(m: ml_collections.ConfigDict):
+    """None (flax's default, float32) or bfloat16 compute; parameters stay float32 either way."""
+    name = m.get("dtype", "float32")
+    return None if name == "float32" else DTYPES[name]
 
 
 def _build_dit(m: ml_collections.ConfigDict, image_shape, num_classes):
@@ -309,7 +319,8 @@ def _build_dit(m: ml_collections.ConfigDict, image_shape, num_classes):
     _require(h % m.patch_size == 0 and w % m.patch_size == 0, "model.patch_size",
              f"a divisor of the image size {h}x{w}", m.patch_size)
     return DiT(patch_size=m.patch_size, hidden_size=m.hidden_size, depth=m.depth,
-               num_heads=m.num_heads, dropout=m.dropout, num_classes=num_classes)
+               num_heads=m.num_heads, dropout=m.dropout, num_classes=num_classes,
+               dtype=_compute_dtype(m))
 
 
 def _validate_dit(c: ml_collections.ConfigDict) -> None:

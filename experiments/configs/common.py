@@ -21,6 +21,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.num_heads = 4               # attention heads
     c.model.dropout = 0.0               # dropout inside residual blocks
     c.model.class_conditional = False   # add a class embedding (with a null class for CFG)
+    c.model.dtype = "float32"           # compute dtype of U-Net/DiT: float32 | bfloat16 (params stay float32)
     # DiT only (model.name = "dit"; also uses num_heads, dropout):
     c.model.patch_size = 2              # p: p x p patches become tokens (must divide H and W)
     c.model.depth = 4                   # transformer blocks
