@@ -147,7 +147,8 @@ def _write(out_dir: str, stem: str, results: dict, md: str) -> None:
 
 
 def _hardware() -> str:
-    return f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()})"
+    cpus = f", {os.cpu_count()} CPU cores" if jax.default_backend() == "cpu" else ""
+    return f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()}{cpus})"
 
 
 def _describe(c) -> dict:
@@ -209,7 +210,7 @@ def objective_markdown(results, rows: int = 8) -> str:
     runs = results["runs"]
     steps = [p["step"] for p in next(iter(runs.values()))["curve"]]
     shown = sorted({steps[int(i)] for i in np.linspace(0, len(steps) - 1, min(rows, len(steps)))})
-    head = ["step"] + [f"{name}: {col}" for name in runs for col in ("D(G(z))", "|∇_θ L_G|")]
+    head = ["step"] + [f"{name}: {col}" for name in runs for col in ("D(G(z))", "‖∇_θ L_G‖")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     by_step = {name: {p["step"]: p for p in r["curve"]} for name, r in runs.items()}
     for step in shown:
@@ -221,7 +222,7 @@ def objective_markdown(results, rows: int = 8) -> str:
     r = next(iter(runs.values()))
     lines.append(f"\nDCGAN ({r['config']}, model.channels {r['channels']}, batch {r['batch_size']}, "
                  f"lr G = D = {r['lr']:g}) on {results['meta']['dataset']}, the same seed for both "
-                 f"losses; D(G(z)) = mean σ(f(G(z))) and |∇_θ L_G| = global norm of G's gradient, "
+                 f"losses; D(G(z)) = mean σ(f(G(z))) and ‖∇_θ L_G‖ = global norm of G's gradient, "
                  f"logged every {results['meta']['log_every']} steps. Hardware: "
                  f"{results['meta']['hardware']}.\n")
     return "\n".join(lines) + "\n"

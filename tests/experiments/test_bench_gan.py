@@ -135,4 +135,4 @@ def test_objective_mode_reads_both_runs_logs_into_table_and_plot(tmp_path, monke
     assert [p["step"] for p in curve] == [2, 4] and curve[1]["d_fake_prob"] == pytest.approx(0.075)
     assert (tmp_path / "objective.png").stat().st_size > 5000
     md = (tmp_path / "objective.md").read_text()
-    assert "| 4 | 0.075 | 1.2 | 0.100 | 1.6 |" in md
+    assert "| 4 | 0.075 | 1.2 | 0.100 | 1.6 |" in md and "‖∇_θ L_G‖" in md
