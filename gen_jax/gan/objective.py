@@ -130,6 +130,8 @@ class GANObjective:
         if self.r1_gamma:
             penalty = penalty + 0.5 * self.r1_gamma * r1_penalty(lambda x: critic(x, k_real), real)
         aux = {"d_real": jnp.mean(f_real), "d_fake": jnp.mean(f_fake), "penalty": penalty}
+        if self.loss in ("nonsaturating", "minimax"):  # f is a logit: D(G(z)) = σ(f) is meaningful
+            aux["d_fake_prob"] = jnp.mean(jax.nn.sigmoid(f_fake))
         return loss + penalty, (aux, d_state)
 
     def g_loss_fn(self, g_params, g_state, d_vars, labels, key, batch_size: int):

@@ -1,5 +1,5 @@
 """experiments/bench_gan.py at smoke size (tiny configs, 16 samples): every mode writes its JSON
-and Markdown (and the collapse plot), with numbers that obey their definitions."""
+and Markdown (and the plots), with numbers that obey their definitions."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import pytest
 from experiments import bench_gan
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
+DATA = Path(os.environ.get("GEN_JAX_DATA_DIR", REPO.parent / "shared" / "data"))
 needs_mnist = pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
 
 
@@ -55,19 +55,23 @@ def test_collapse_logs_coverage_every_step_through_the_training_loop(tmp_path):
 
 
 @needs_mnist
-def test_stability_trains_and_reuses_finished_cells(tmp_path, monkeypatch):
+def test_targets_on_fashion_mnist_then_stability_reuse_the_cells(tmp_path, monkeypatch):
     # one model: dcgan is trained by the collapse test, and a DDPM smoke run costs ~20 s of
-    # compilation; the loop is the same for every model
+    # compilation; the loop is the same for every model, and for every dataset
     kw = dict(seeds=(0,), steps=2, num=16, num_real=64, variant="smoke", progress=False,
-              models=("wgan_gp",))
-    res = bench_gan.stability(str(tmp_path), str(DATA), **kw)
+              models=("wgan_gp",), dataset="fashion_mnist")
+    res = bench_gan.targets(str(tmp_path), str(DATA), **kw)
     (r,) = res["summary"]
-    assert r["model"] == "wgan_gp" and r["steps"] == 2 and r["fid_spread"] == 0
-    assert np.isfinite(r["fid_mean"]) and 0 <= r["recall"] <= 1
+    assert r["model"] == "wgan_gp" and r["steps"] == 2 and r["num"] == 16 and r["fid_spread"] == 0
+    assert np.isfinite(r["fid_mean"]) and 0 <= r["recall"] <= 1 and 0 <= r["prdc_coverage"] <= 1
+    assert res["meta"]["feature_net"].startswith("fashion_mnist_classifier")
+    root = tmp_path / "fashion_mnist"
+    assert (root / "stability" / "wgan_gp_seed0" / "run.json").exists()
+    assert "| wgan_gp | wgan_gp_mnist | 8 | 2 | 16 | " in (root / "targets.md").read_text()
     monkeypatch.setattr(bench_gan.main_lib, "run", lambda *a, **k: pytest.fail("retrained"))
     again = bench_gan.stability(str(tmp_path), str(DATA), **kw)
     assert again["summary"] == res["summary"]
-    assert "| wgan_gp | wgan_gp_mnist | 2 | " in (tmp_path / "stability.md").read_text()
+    assert "| wgan_gp | wgan_gp_mnist | 8 | 2 | 16 | " in (root / "stability.md").read_text()
 
 
 def test_summary_mean_std_spread():
@@ -94,3 +98,41 @@ def test_build_evaluator_is_off_by_default_and_skips_datasets_without_a_feature_
     c.train.eval_every = -1
     with pytest.raises(ValueError, match="config.train.eval_every"):
         build.evaluator(c, ds, None)
+
+
+def test_objective_trick_curves_are_the_closed_form_gradients():
+    # ∂/∂f of log(1 - σ(f)) is -σ(f); of -log σ(f) it is -(1 - σ(f)): at the start of training
+    # (D rejects the fakes, D(G(z)) -> 0) the minimax gradient vanishes, the other stays ~1
+    p = np.array([0.001, 0.01, 0.1, 0.5, 0.9, 0.999])
+    g = bench_gan.objective_curves(p)
+    np.testing.assert_allclose(g["minimax"], -p, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(g["nonsaturating"], -(1 - p), rtol=1e-4, atol=1e-6)
+    assert abs(g["minimax"][0]) < 1.1e-3 and abs(g["nonsaturating"][0]) > 0.99
+
+
+def test_objective_mode_reads_both_runs_logs_into_table_and_plot(tmp_path, monkeypatch):
+    # the training is main.run's (tested with the configs); here: one run per loss with the
+    # loss and logging cadence asked for, and its logged rows (a repeated step: the last) in the
+    # table and plot
+    from gen_jax.train.logging import MetricWriter
+
+    seen = []
+
+    def fake_run(c, workdir, progress=True):
+        seen.append((c.objective.loss, c.train.log_every, c.model.channels))
+        w = MetricWriter(os.path.join(workdir, "logs"), tensorboard=False)
+        p0 = 0.3 if c.objective.loss == "minimax" else 0.4
+        for step in (2, 4, 4):
+            w.write(step, {"g_grad_norm": step * p0, "d_fake_prob": p0 / step, "g_loss": 1.0,
+                           "d_loss": 1.0, "loss": 1.0})
+        w.write(4, {"steps_per_sec": 3.0})
+        w.close()
+
+    monkeypatch.setattr(bench_gan.main_lib, "run", fake_run)
+    res = bench_gan.objective_trick(str(tmp_path), steps=4, log_every=2, channels=16)
+    assert seen == [("minimax", 2, 16), ("nonsaturating", 2, 16)]
+    curve = res["runs"]["minimax"]["curve"]
+    assert [p["step"] for p in curve] == [2, 4] and curve[1]["d_fake_prob"] == pytest.approx(0.075)
+    assert (tmp_path / "objective.png").stat().st_size > 5000
+    md = (tmp_path / "objective.md").read_text()
+    assert "| 4 | 0.075 | 1.2 | 0.100 | 1.6 |" in md and "‖∇_θ L_G‖" in md

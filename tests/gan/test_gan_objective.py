@@ -74,6 +74,22 @@ def test_one_step_updates_d_n_critic_times_and_g_once():
     assert float(m["penalty"]) > 0 and float(m["loss"]) == float(m["g_loss"])
 
 
+def test_d_fake_prob_is_sigmoid_of_a_constant_critic():
+    # D's last layer zeroed but its bias b: f = b for every input, so D(G(z)) = σ(b) exactly
+    obj = toy_objective("minimax")
+    s0 = obj.init(jax.random.PRNGKey(0))
+    last = s0.params["d"]["Dense_2"]
+    d = {**s0.params["d"], "Dense_2": {"kernel": jnp.zeros_like(last["kernel"]),
+                                        "bias": jnp.full_like(last["bias"], -3.0)}}
+    batch = {"image": jnp.ones((8, 2))}
+    _, m = jax.jit(obj.step)(s0.replace(params={**s0.params, "d": d}), batch)
+    assert float(m["d_fake"]) == pytest.approx(-3.0)
+    assert float(m["d_fake_prob"]) == pytest.approx(float(jax.nn.sigmoid(-3.0)), rel=1e-6)
+    # a Wasserstein critic's value is no logit: no D(G(z)) metric (traced only)
+    w = toy_objective("wgan-gp")
+    assert "d_fake_prob" not in jax.eval_shape(w.step, w.init(jax.random.PRNGKey(0)), batch)[1]
+
+
 def test_scan_step_equals_python_loop_step():
     obj = dcgan_objective("hinge", n_critic=2, spectral_norm=True, diffaugment="color,translation,cutout")
     s0 = obj.init(jax.random.PRNGKey(0))

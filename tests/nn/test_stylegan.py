@@ -65,3 +65,15 @@ def test_28px_output_is_the_centre_of_the_32px_synthesis():
     g28, g32 = _gen(28), _gen(32)
     v = g32.init(jax.random.PRNGKey(1), z)
     np.testing.assert_allclose(g28.apply(v, z), g32.apply(v, z)[:, 2:30, 2:30], atol=1e-6)
+
+
+def test_class_embedding_enters_the_mapping_network():
+    # conditional G (StyleGAN2-ADA's way): the label's embedding joins z before the mapping, so
+    # one z gives one image per label, and the same (z, label) gives the same image
+    g = _gen(num_classes=3)
+    z = jnp.broadcast_to(jax.random.normal(jax.random.PRNGKey(0), (1, 6)), (3, 6))
+    labels = jnp.array([1, 1, 2])
+    v = g.init(jax.random.PRNGKey(1), z, labels)
+    x = g.apply(v, z, labels)
+    np.testing.assert_allclose(x[0], x[1], atol=1e-6)
+    assert float(jnp.max(jnp.abs(x[0] - x[2]))) > 1e-3
