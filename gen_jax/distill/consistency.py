@@ -168,7 +168,7 @@ class ConsistencyDistillObjective:
         (default sample_steps). key: one key (with num) or per-sample keys [N, 2]. With labels,
         classifier-free guidance w mixes the x0 estimates (w = 1: conditional)."""
         del ignored
-        if sampler not in (None, "consistency"):
+        if sampler and sampler != "consistency":  # None / "": the same
             raise ValueError(f"a consistency student samples with 'consistency', got {sampler!r}")
         keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
         x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)

@@ -150,7 +150,7 @@ class ProgressiveDistillObjective:
         samplers' other options that main.py / sampling.py pass (eta, spacing, ...) are ignored:
         the student is only trained for that sampler."""
         del ignored
-        if sampler not in (None, self.student_sampler):
+        if sampler and sampler != self.student_sampler:  # None / "": the student's
             raise ValueError(f"a progressive student of a {self.teacher.kind} teacher samples with "
                              f"{self.student_sampler!r}, got sampler {sampler!r}")
         n = self.student_steps if num_steps is None else num_steps
