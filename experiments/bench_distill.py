@@ -1,12 +1,12 @@
-"""Few-step students against their teacher: FID, KID, precision/recall at 1, 2, 4 steps.
+"""Few-step students against their teacher: FID, precision/recall/coverage at 1, 2, 4 steps.
 
 python -m experiments.bench_distill --teacher_workdir=runs/mnist --pd_workdir=runs/pd_mnist \
     --cd_workdir=runs/cd_mnist --num=1000 --data_dir=../shared/data --out_dir=runs/bench_distill
 
 Rows: the teacher's own deterministic sampler (DDIM η = 0 for ddpm, Euler for rectified flow) at
 --teacher_steps; every round of a progressive run (the checkpoint at the end of round r holds the
-N/2^(r+1)-step student); a consistency run at --cd_steps. Metrics in the dataset's feature-network
-space against --num_real training images (FID of --num samples: biased upward for small --num, so
+N/2^(r+1)-step student); a consistency run at --cd_steps. Metrics (gen_jax.train.evaluation.score)
+in the dataset's feature-network space against --num_real training images (FID of --num samples: biased upward for small --num, so
 compare rows of one table only). Writes results.json and results.md in --out_dir; finished cells
 (cells/*.json) are not recomputed on rerun. The target of issue 6: the best 1-step student's FID
 <= 1.5 x the teacher's FID at its largest step count.
@@ -21,10 +21,9 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import sampling
-from experiments.bench_samplers import evaluate
 from gen_jax.data import load_dataset
 from gen_jax.train import checkpoint
-from gen_jax.train.evaluation import real_reference
+from gen_jax.train.evaluation import real_reference, score
 
 _TEACHER = flags.DEFINE_string("teacher_workdir", None, "The teacher's workdir (ddpm / rectified_flow).")
 _PD = flags.DEFINE_list("pd_workdir", [], "Progressive-distillation workdirs (every round is a row).")
@@ -42,12 +41,12 @@ flags.mark_flags_as_required(["teacher_workdir"])
 
 
 def rows_to_markdown(rows, meta) -> str:
-    head = ["model", "sampler", "steps (NFE)", "FID", "KID×1e3", "precision", "recall"]
+    head = ["model", "sampler", "steps (NFE)", "FID", "precision", "recall", "coverage", "class entropy"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join([r["model"], r["sampler"], str(r["steps"]), f"{r['fid']:.2f}",
-                                        f"{1e3 * r['kid']:.2f}", f"{r['precision']:.3f}",
-                                        f"{r['recall']:.3f}"]) + " |")
+                                        f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+                                        f"{r['prdc_coverage']:.3f}", f"{r['class_entropy']:.3f}"]) + " |")
     t = meta["target"]
     verdict = ("no 1-step student" if t["best_1step_fid"] is None else
                f"best 1-step student FID {t['best_1step_fid']:.2f} ({t['best_1step_model']}) vs teacher "
@@ -85,17 +84,23 @@ def main(argv):
     labels = (np.arange(_NUM.value) % teacher.num_classes).astype(np.int32) if teacher.num_classes else None
     rows = []
 
+    fns = {}  # one jitted sampler per objective: step counts are runtime values
+
     def cell(name, model, objective, params, sampler, steps):
         path = os.path.join(out_dir, "cells", f"{name}_steps{steps}_num{_NUM.value}_seed{_SEED.value}.json")
         if os.path.exists(path):
             with open(path) as f:
                 rows.append(json.load(f))
             return
+        if id(objective) not in fns:
+            fns[id(objective)] = sampling.sampler_fn(objective, sampler, conditional=labels is not None)
         images = sampling.generate(objective, params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
-                                   num_steps=steps, labels=labels, batch_size=_BATCH.value)
+                                   num_steps=steps, labels=labels, batch_size=_BATCH.value,
+                                   fn=fns[id(objective)])
+        scores = score(net, images, ref)
         row = {"model": model, "sampler": sampler, "steps": steps,
-               **evaluate(net, images, ref.mu, ref.sigma, ref.feats, labels)}
-        print(row)
+               **{k: float(v) for k, v in scores.items() if "/" not in k}}
+        print(row, flush=True)
         with open(path, "w") as f:
             json.dump(row, f)
         rows.append(row)
@@ -112,12 +117,11 @@ def main(argv):
             raise app.UsageError(f"--pd_workdir {wd}: no checkpoint at the end of rounds {missing} "
                                  f"(train.ckpt_every must divide the steps per round, and "
                                  f"train.keep_checkpoints cover every round)")
-        for step in ends:
-            _, student, state, _ = sampling.load_objective_and_params(wd, step)
-            n = student.student_steps_at(step)
-            tag = f"progressive ({os.path.basename(os.path.normpath(wd))}, step {step})"
-            cell(f"pd_{os.path.basename(os.path.normpath(wd))}_{step}", tag, student, state.ema_params,
-                 student.student_sampler, n)
+        for step in ends:  # one objective (one compilation) for every round's parameters
+            state = sampling.load_objective_and_params(wd, step)[2]
+            tag = os.path.basename(os.path.normpath(wd))
+            cell(f"pd_{tag}_{step}", f"progressive ({tag}, step {step})", pd, state.ema_params,
+                 pd.student_sampler, pd.student_steps_at(step))
     for wd in _CD.value:
         _, student, state, _ = sampling.load_objective_and_params(wd)
         for n in map(int, _CD_STEPS.value):

@@ -1,25 +1,36 @@
-"""End-to-end: tiny teachers (a DDPM and a rectified flow) train two steps, their progressive and
-consistency students train two steps through experiments.main, and sample from their workdirs."""
+"""End-to-end: tiny teacher workdirs (a DDPM and a rectified flow, written at initialisation:
+run.json + a checkpoint), their progressive and consistency students train two steps through
+experiments.main (the :smoke configs), and sample from their workdirs."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
 from experiments import build, main, sampling
 from experiments.configs import consistency_distill_mnist, default, progressive_distill_mnist, rf_default
 
+from gen_jax.train import checkpoint
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def teachers(tmp_path_factory):
+    """Teacher workdirs as experiments.main leaves them (untrained: no step to compile)."""
     root = tmp_path_factory.mktemp("teachers")
     for name, cfg in (("ddpm", default), ("flow", rf_default)):
-        main.run(cfg.get_config("smoke"), str(root / name), progress=False)
+        c = cfg.get_config("smoke")
+        ds = build.dataset(c)
+        shape, classes = build.image_info(ds)
+        objective = build.objective(c, shape, classes)
+        build.save_run_info(str(root / name), c, shape, classes, ds.class_names)
+        mngr = checkpoint.manager(str(root / name / "checkpoints"))
+        checkpoint.save(mngr, objective.init(jax.random.PRNGKey(0)), wait=True)
     return root
 
 
