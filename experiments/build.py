@@ -414,3 +414,80 @@ def evaluator(c: ml_collections.ConfigDict, ds, sample, mesh=None):
     idx = np.sort(rng.choice(len(ds.images), min(t.eval_real, len(ds.images)), replace=False))
     ref = real_reference(net, ds.images[idx], t.eval_samples, seed=c.seed)
     return make_evaluator(sample, net, ref, t.eval_samples, seed=c.seed, mesh=mesh)
+
+
+# --- distillation (progressive, consistency) -------------------------------------------------------
+DISTILL_TEACHERS = ("ddpm", "rectified_flow")  # objective names a teacher workdir may hold
+
+
+def _validate_distill(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.distill.consistency import LOSSES
+
+    o, s = c.objective, c.sampler
+    _require(isinstance(o.teacher_workdir, str) and bool(o.teacher_workdir), "objective.teacher_workdir",
+             f"the workdir of a trained teacher (experiments.main, objective {DISTILL_TEACHERS})",
+             o.teacher_workdir)
+    _require(o.teacher_checkpoint >= 0, "objective.teacher_checkpoint", "an int >= 0 (0: latest)",
+             o.teacher_checkpoint)
+    _require(o.teacher_guidance >= 0, "objective.teacher_guidance", "a value >= 0", o.teacher_guidance)
+    _require(s.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", s.spacing)
+    _require(s.num_steps >= 1, "sampler.num_steps", "an int >= 1", s.num_steps)
+    if o.name == "progressive_distill":
+        _require(o.rounds >= 1, "objective.rounds", "an int >= 1", o.rounds)
+        _require(o.teacher_steps >= 2 and o.teacher_steps % 2 ** o.rounds == 0, "objective.teacher_steps",
+                 f"a multiple of 2**objective.rounds = {2 ** o.rounds}", o.teacher_steps)
+        _require(c.train.steps % o.rounds == 0, "train.steps",
+                 f"a multiple of objective.rounds = {o.rounds} (steps per round)", c.train.steps)
+        _require(s.name in ("", "ddim", "euler"), "sampler.name",
+                 "'' (the student's: ddim for a ddpm teacher, euler for a flow teacher), 'ddim' or 'euler'", s.name)
+    else:
+        _require(o.num_scales >= 1, "objective.num_scales", "an int >= 1", o.num_scales)
+        _require(o.sigma_data > 0, "objective.sigma_data", "a value > 0", o.sigma_data)
+        _require(0.0 <= o.target_ema < 1.0, "objective.target_ema", "a value in [0, 1)", o.target_ema)
+        _require(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
+        _require(s.name in ("", "consistency"), "sampler.name", "'' or 'consistency'", s.name)
+
+
+def _load_teacher(c: ml_collections.ConfigDict, image_shape):
+    """(teacher objective, its EMA parameters) from objective.teacher_workdir, checked against c."""
+    from experiments.sampling import load_objective_and_params
+
+    o = c.objective
+    if not os.path.exists(os.path.join(o.teacher_workdir, "run.json")):
+        raise FileNotFoundError(f"config.objective.teacher_workdir: {o.teacher_workdir!r} holds no "
+                                f"run.json; train the teacher first with experiments.main")
+    c_t, teacher, state, _ = load_objective_and_params(o.teacher_workdir, o.teacher_checkpoint or None)
+    _require(c_t.objective.name in DISTILL_TEACHERS, "objective.teacher_workdir",
+             f"a run of objective {DISTILL_TEACHERS}", f"{o.teacher_workdir} ({c_t.objective.name})")
+    _require(c_t.data.name == c.data.name and tuple(teacher.image_shape) == tuple(image_shape),
+             "data.name", f"the teacher's dataset {c_t.data.name!r} {tuple(teacher.image_shape)}",
+             f"{c.data.name} {tuple(image_shape)}")
+    return teacher, state.ema_params
+
+
+def build_distill(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """A progressive or consistency student of the teacher in objective.teacher_workdir: the
+    teacher's network and parametrisation (its config's model/objective sections), this config's
+    optimiser and training fields. The teacher's workdir must exist whenever the student is built
+    (training and sampling alike)."""
+    from gen_jax.distill import ConsistencyDistillObjective, ProgressiveDistillObjective, TeacherODE
+
+    del num_classes  # the teacher's
+    teacher, teacher_params = _load_teacher(c, image_shape)
+    o = c.objective
+    ode = TeacherODE(teacher, spacing=c.sampler.spacing, shift=getattr(teacher, "sample_shift", 1.0))
+    tx, lr = optimizer(c)
+    common = dict(teacher=ode, teacher_params=teacher_params, tx=tx, lr_schedule=lr,
+                  teacher_guidance=o.teacher_guidance, ema_decay=c.optim.ema_decay)
+    if o.name == "progressive_distill":
+        return ProgressiveDistillObjective(**common, teacher_steps=o.teacher_steps, rounds=o.rounds,
+                                           steps_per_round=c.train.steps // o.rounds)
+    return ConsistencyDistillObjective(**common, num_scales=o.num_scales, sigma_data=o.sigma_data,
+                                       target_ema=o.target_ema, loss=o.loss,
+                                       sample_steps=c.sampler.num_steps)
+
+
+OBJECTIVES["progressive_distill"] = build_distill
+OBJECTIVES["consistency_distill"] = build_distill
+VALIDATORS["progressive_distill"] = _validate_distill
+VALIDATORS["consistency_distill"] = _validate_distill

@@ -62,6 +62,8 @@ def main(argv):
     multihost.initialize()
     workdir = _WORKDIR.value
     c, objective, state, class_names = load_objective_and_params(workdir, _STEP.value)
+    if hasattr(objective, "student_sampler"):  # a distilled student: its own sampler and steps
+        return _sample_student(objective, state, workdir)
     if hasattr(objective, "velocity"):  # rectified flow: an ODE in t, its own samplers
         return _sample_flow(c, objective, state.ema_params, workdir)
     if not hasattr(objective, "schedule"):  # a GAN or VAE: one generator call, no sampler options
@@ -171,6 +173,24 @@ def _sample_flow(c, objective, params, workdir):
     images = generate(objective, params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
                       num_steps=steps, labels=labels, guidance=_GUIDANCE.value,
                       batch_size=_BATCH.value)
+    ncols = objective.num_classes if labels is not None and _NUM.value % objective.num_classes == 0 else None
+    _save(workdir, images, labels, ncols)
+
+
+def _sample_student(objective, state, workdir):
+    """Distilled students (gen_jax.distill): the student's sampler (DDIM / Euler / consistency) at
+    --steps (default: the step count of the checkpoint's student, e.g. 4 for the end of the first
+    round of an 8-step progressive run, picked with --checkpoint_step)."""
+    if _SAMPLER.value != "ddim":  # ddim: the flag's default
+        raise app.UsageError(f"--sampler: a distilled student samples with its own sampler "
+                             f"({objective.student_sampler}); leave --sampler unset")
+    steps = _STEPS.value or objective.student_steps_at(int(state.step))
+    if steps < 1:
+        raise app.UsageError(f"--steps must be >= 1, got {steps}")
+    labels = _labels(objective, _NUM.value)
+    images = generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value,
+                      sampler=objective.student_sampler, num_steps=steps, labels=labels,
+                      guidance=_GUIDANCE.value, batch_size=_BATCH.value)
     ncols = objective.num_classes if labels is not None and _NUM.value % objective.num_classes == 0 else None
     _save(workdir, images, labels, ncols)
 
