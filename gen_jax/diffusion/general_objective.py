@@ -25,6 +25,7 @@ from gen_jax.train.state import TrainState, create_state, gradient_step
 # sampler name -> flow sampler on the rectified-flow view (the other names are SAMPLERS, VP view)
 RF_SAMPLERS = {"rf_" + k: v for k, v in FLOW_SAMPLERS.items()}
 ALL_SAMPLERS = tuple(SAMPLERS) + tuple(RF_SAMPLERS)
+LOGSNR_MAX = 40.0  # |log-SNR| is clipped here before mapping to t: ±inf at the ends of a path
 
 
 def process_loss(model_fn: Callable, process: Process, prediction: str, x0, key, *,
@@ -52,7 +53,8 @@ def vp_denoiser(model_fn: Callable, process: Process, prediction: str, schedule)
 
     def denoise(x_vp, t_idx):
         a = schedule.alpha_bar(t_idx)
-        t = jnp.clip(process.t_of_logsnr(jnp.log(a) - jnp.log1p(-a)), process.t_min, t_hi)
+        logsnr = jnp.clip(jnp.log(a) - jnp.log1p(-a), -LOGSNR_MAX, LOGSNR_MAX)
+        t = jnp.clip(process.t_of_logsnr(logsnr), process.t_min, t_hi)
         coef = broadcast_coefficients(process, t, x_vp)
         x_t = x_vp * jnp.sqrt(coef[0] ** 2 + coef[1] ** 2)
         return to_x0_eps(prediction, model_fn(x_t, t).astype(x_t.dtype), x_t, *coef)
@@ -71,7 +73,7 @@ def rf_velocity(model_fn: Callable, process: Process, prediction: str):
     t_hi = process.t_max if prediction in ("x0", "v", "velocity") else process.sample_t_max()
 
     def velocity(x_rf, t_rf):
-        logsnr = 2.0 * (jnp.log1p(-t_rf) - jnp.log(t_rf))
+        logsnr = jnp.clip(2.0 * (jnp.log1p(-t_rf) - jnp.log(t_rf)), -LOGSNR_MAX, LOGSNR_MAX)
         t = jnp.clip(process.t_of_logsnr(logsnr), t_lo, t_hi)
         coef = broadcast_coefficients(process, t, x_rf)
         x_t = x_rf * (coef[0] + coef[1])
@@ -192,7 +194,7 @@ class GeneralDiffusionObjective:
         samplers on the RF view, with the SD3 time shift `shift`)."""
         del ignored
         keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
-        x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
+        x_T = self.noise(keys)
         if sampler in RF_SAMPLERS:
             out = RF_SAMPLERS[sampler](self.velocity(params, labels, guidance), x_T, num_steps,
                                        shift=shift, debug=debug)
@@ -206,6 +208,12 @@ class GeneralDiffusionObjective:
         out = fn(self.denoiser(params, labels, guidance), self.schedule, x_T, step_keys, num_steps,
                  debug=debug, **options)
         return jnp.clip(out, -1.0, 1.0)
+
+    def noise(self, key, num: int | None = None):
+        """The samplers' starting noise [N, H, W, C] (x_T of the VP view, x_1 of the RF view):
+        sample b's from its own key."""
+        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
+        return jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
 
     def preview(self, params, key, num: int):
         labels = jnp.arange(num) % self.num_classes if self.num_classes else None
