@@ -25,6 +25,7 @@ def gaussian_model(process, prediction, mu=MU, s=S):
     written in the given prediction target."""
 
     def f(x_t, t):
+        t = jnp.maximum(t, 1e-4)  # the exact ε/x0 are singular at σ = 0; a network is not
         alpha, sigma, d_alpha, d_sigma = broadcast_coefficients(process, t, x_t)
         x0 = mu + alpha * s**2 / (alpha**2 * s**2 + sigma**2) * (x_t - alpha * mu)
         eps = (x_t - alpha * x0) / sigma
@@ -33,30 +34,56 @@ def gaussian_model(process, prediction, mu=MU, s=S):
     return f
 
 
-@pytest.mark.parametrize("name", list(PROCESSES))
-def test_every_sampler_converges_on_every_process(name):
-    """Each sampler of gen_jax.samplers (on the VP view) and the rectified-flow Euler/Heun (on
-    the RF view) draws N(MU, S²) from the exact model of every process to within 0.02 in mean
-    and std (4000 samples); deterministic ones also improve from 2 to 50 steps."""
+def _views(name, mu=MU, s=S):
     process, prediction = make_process(name), PREDICTION[name]
-    model = gaussian_model(process, prediction)
+    model = gaussian_model(process, prediction, mu, s)
     schedule = process.vp_schedule() if name.startswith("ddpm") else process.vp_schedule(1000)
-    denoise = vp_denoiser(model, process, prediction, schedule)
-    velocity = rf_velocity(model, process, prediction)
-    x_T = jax.random.normal(jax.random.PRNGKey(0), (4000, 1))
-    keys = jax.random.split(jax.random.PRNGKey(1), 4000)
+    return (process, schedule, vp_denoiser(model, process, prediction, schedule),
+            rf_velocity(model, process, prediction))
+
+
+def test_every_process_gives_the_samplers_the_exact_vp_and_rf_problems():
+    """For every process (each in another target), the VP view is exactly the Gaussian denoiser on
+    its own ᾱ table (the problem tests/samplers solve with every sampler), at integer and float
+    table times, and the RF view is exactly the rectified-flow Gaussian velocity
+    (tests/flow/gaussian_flow.py): the samplers see the same problem whatever the process."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "samplers"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "flow"))
+    from analytic import gaussian_denoiser
+    from gaussian_flow import velocity as rf_gaussian_velocity
+
+    x = jax.random.normal(jax.random.PRNGKey(0), (6, 2, 1, 1))
+    for name in PROCESSES:
+        process, schedule, denoise, velocity = _views(name)
+        reference = gaussian_denoiser(schedule, MU, S)
+        T = schedule.num_timesteps
+        for t in (jnp.array([0, 1, T // 3, T // 2, T - 2, T - 1]), jnp.array([0.5, 3.25, 100.5, 400.7, T - 1.5, 7.0])):
+            for got, want in zip(denoise(x, t), reference(x, t)):
+                np.testing.assert_allclose(got, want, atol=5e-4, err_msg=f"{name} t={t}")
+        t_rf = jnp.array([0.05, 0.2, 0.5, 0.8, 0.9, 0.99])  # inside every process's range
+        np.testing.assert_allclose(velocity(x, t_rf), rf_gaussian_velocity(x, t_rf, MU, S), rtol=2e-3,
+                                   atol=2e-3, err_msg=name)
+
+
+def test_every_sampler_converges_on_the_ve_sde():
+    """All samplers of gen_jax.samplers (on the VP view) and the rectified-flow Euler/Heun (on the
+    RF view) draw N(MU, S²) from the exact score model of the VE SDE (α ≡ 1, σ up to 80: the
+    process least like DDPM) to within 0.04 (|mean error| + |std error|) at 100 steps, and improve on 2 steps."""
+    _, schedule, denoise, velocity = _views("ve_sde", 0.2, S)
+    x_T = jax.random.normal(jax.random.PRNGKey(0), (32, 8, 8, 1))  # 64 values per sample (pc's norms)
+    keys = jax.random.split(jax.random.PRNGKey(1), 32)
 
     @jax.jit
     def run(n):
         out = {k: fn(denoise, schedule, x_T, keys, n) for k, fn in SAMPLERS.items()}
         out.update({k: fn(velocity, x_T, n) for k, fn in RF_SAMPLERS.items()})
-        return {k: (jnp.abs(v.mean() - MU), jnp.abs(v.std() - S)) for k, v in out.items()}
+        return {k: jnp.abs(v.mean() - 0.2) + jnp.abs(v.std() - S) for k, v in out.items()}
 
-    few, many = run(2), run(50)
-    for k, (dm, ds) in many.items():
-        assert dm < 0.02 and ds < 0.02, f"{name}/{prediction} {k}: mean err {dm:.4f}, std err {ds:.4f}"
-    for k in ("ddim", "rf_euler", "euler", "dpm_solver_pp_2m"):
-        assert sum(many[k]) < sum(few[k]), f"{name} {k}: {few[k]} -> {many[k]}"
+    few, many = run(2), run(100)
+    for k, err in many.items():
+        assert err < 0.04 and err < few[k], f"{k}: {few[k]:.4f} -> {err:.4f}"
 
 
 def _metrics(workdir):
