@@ -78,6 +78,9 @@ def validate(c: ml_collections.ConfigDict) -> None:
 
 
 def dataset(c: ml_collections.ConfigDict):
+    if c.data.get("pairs"):  # reflow: (noise, sample) pairs written by experiments.reflow
+        from gen_jax.data.pairs import load_pairs
+        return load_pairs(c.data.pairs, c.data.name)
     return load_dataset(c.data.name, c.data.dir or None, c.data.split)
 
 
@@ -491,3 +494,59 @@ OBJECTIVES["progressive_distill"] = build_distill
 OBJECTIVES["consistency_distill"] = build_distill
 VALIDATORS["progressive_distill"] = _validate_distill
 VALIDATORS["consistency_distill"] = _validate_distill
+
+
+# --- generalized diffusion (objective.name "diffusion": any process × any prediction) -------------
+def _process_args(o: ml_collections.ConfigDict) -> dict:
+    """The fields of config.objective that parametrise objective.process."""
+    fields = {"vp_sde": ("beta_min", "beta_max"), "ve_sde": ("sigma_min", "sigma_max"),
+              "ddpm_linear": ("num_timesteps",), "ddpm_cosine": ("num_timesteps",)}
+    return {k: o[k] for k in fields.get(o.process, ())}
+
+
+def _validate_general_diffusion(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.diffusion.general_objective import ALL_SAMPLERS
+    from gen_jax.diffusion.process import PREDICTIONS as GENERAL_PREDICTIONS, PROCESSES
+    from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
+
+    _validate_model(c)
+    o = c.objective
+    _require(o.process in PROCESSES, "objective.process", f"one of {list(PROCESSES)}", o.process)
+    _require(o.prediction in GENERAL_PREDICTIONS, "objective.prediction", f"one of {GENERAL_PREDICTIONS}", o.prediction)
+    _require(o.time_sampling in TIME_SAMPLINGS, "objective.time_sampling", f"one of {TIME_SAMPLINGS}", o.time_sampling)
+    _require(o.logit_scale > 0, "objective.logit_scale", "a value > 0", o.logit_scale)
+    _require(o.shift > 0, "objective.shift", "a value > 0", o.shift)
+    _require(o.time_scale > 0, "objective.time_scale", "a value > 0", o.time_scale)
+    _require(0 <= o.beta_min < o.beta_max, "objective.beta_max", f"a value > objective.beta_min={o.beta_min} >= 0", o.beta_max)
+    _require(0 < o.sigma_min < o.sigma_max, "objective.sigma_max", f"a value > objective.sigma_min={o.sigma_min} > 0", o.sigma_max)
+    _require(o.num_timesteps >= 2, "objective.num_timesteps", "an int >= 2", o.num_timesteps)
+    _require(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
+    _require(c.sampler.name in ALL_SAMPLERS, "sampler.name", f"one of {list(ALL_SAMPLERS)}", c.sampler.name)
+    _require(c.sampler.num_steps >= 1, "sampler.num_steps", "an int >= 1", c.sampler.num_steps)
+    _require(c.sampler.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", c.sampler.spacing)
+    _require(c.sampler.shift > 0, "sampler.shift", "a value > 0", c.sampler.shift)
+
+
+def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """A network trained on objective.process (process.py) in objective.prediction; samplers: every
+    SAMPLERS name on the VP view, rf_euler | rf_heun on the rectified-flow view."""
+    from gen_jax.diffusion.general_objective import GeneralDiffusionObjective
+    from gen_jax.diffusion.process import make_process
+
+    m, o = c.model, c.objective
+    conditional = m.class_conditional
+    if conditional and not num_classes:
+        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    model = network(c, image_shape, num_classes if conditional else None)
+    tx, lr = optimizer(c)
+    return GeneralDiffusionObjective(
+        model=model, process=make_process(o.process, **_process_args(o)),
+        image_shape=tuple(image_shape), tx=tx, lr_schedule=lr, prediction=o.prediction,
+        time_sampling=o.time_sampling, logit_mean=o.logit_mean, logit_scale=o.logit_scale,
+        shift=o.shift, time_scale=o.time_scale, num_classes=num_classes if conditional else None,
+        cond_drop_prob=o.cond_drop_prob if conditional else 0.0, ema_decay=c.optim.ema_decay,
+        preview_sampler=c.sampler.name, preview_steps=c.sampler.num_steps)
+
+
+OBJECTIVES["diffusion"] = build_general_diffusion
+VALIDATORS["diffusion"] = _validate_general_diffusion

@@ -41,7 +41,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
                   progress=progress, stop_after=stop_after, mesh=mesh, evaluate=evaluate,
-                  eval_every=c.train.get("eval_every", 0))
+                  eval_every=c.train.get("eval_every", 0), extras=getattr(ds, "extras", None))
     if int(state.step) >= c.train.steps and hasattr(objective, "sample"):
         s = c.sampler
         n = c.train.num_final_samples

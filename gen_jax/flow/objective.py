@@ -58,7 +58,8 @@ class FlowObjective:
                                 train=rngs is not None, rngs=rngs)
 
     def step(self, state: TrainState, batch: dict):
-        """One optimiser step on a batch {"image": [B,H,W,C], "label": [B]}."""
+        """One optimiser step on a batch {"image": [B,H,W,C], "label": [B]} and optionally
+        "noise": [B,H,W,C], the z paired with each image (reflow: train on a flow's own pairs)."""
 
         def loss_fn(params, key):
             k_loss, k_drop, k_cfg = jax.random.split(key, 3)
@@ -68,7 +69,8 @@ class FlowObjective:
                 labels = jnp.where(drop, self.num_classes, labels)
             velocity = lambda x_t, t: self._apply(params, x_t, t, labels, {"dropout": k_drop})
             return flow_matching_loss(velocity, batch["image"], k_loss, sampling=self.time_sampling,
-                                      mean=self.logit_mean, scale=self.logit_scale, shift=self.shift)
+                                      mean=self.logit_mean, scale=self.logit_scale, shift=self.shift,
+                                      noise=batch.get("noise"))
 
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 

@@ -60,15 +60,16 @@ def sample_time(key, batch: int, sampling: str = "uniform", mean: float = 0.0, s
 
 
 def flow_matching_loss(velocity: Callable, x0, key, *, sampling: str = "uniform", mean: float = 0.0,
-                       scale: float = 1.0, shift: float = 1.0):
+                       scale: float = 1.0, shift: float = 1.0, noise=None):
     """Conditional flow-matching loss E_{t, z} ||v(x_t, t) − (z − x0)||², averaged over all
     elements (so its value is per pixel).
 
     velocity: (x_t [B, ...], t [B] in [0, 1]) -> v_hat [B, ...]. x0: [B, H, W, C] data in [-1, 1].
-    Returns a scalar.
+    noise: the z [B, ...] paired with each x0 (reflow's coupling, Liu et al. 2022 eq. 6); None
+    draws it independently. Returns a scalar.
     """
     k_t, k_z = jax.random.split(key)
     t = sample_time(k_t, x0.shape[0], sampling, mean, scale, shift)
-    z = jax.random.normal(k_z, x0.shape, x0.dtype)
+    z = jax.random.normal(k_z, x0.shape, x0.dtype) if noise is None else noise
     v_hat = velocity(interpolate(x0, z, t), t)
     return jnp.mean((v_hat - target_velocity(x0, z)) ** 2)

@@ -6,7 +6,9 @@ Convention as in rectified_flow.py: t = 1 is noise z, t = 0 data; the ODE runs f
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gen_jax.flow.samplers import FLOW_SAMPLERS, time_grid
 from gen_jax.samplers.common import run_steps
@@ -48,3 +50,29 @@ def straightness(velocity, z, num_steps: int, *, shift=1.0, debug: bool = False)
     axes = tuple(range(2, vs.ndim))
     err = jnp.mean((vs - (z - x0)[None]) ** 2, axis=axes)  # [N, B]
     return jnp.sum(dt[:, None] * err, axis=0)
+
+
+def generate_pairs(objective, params, num: int, *, sampler: str = "euler", num_steps: int = 20,
+                   seed: int = 0, batch_size: int = 500, num_classes: int | None = None):
+    """(z [num,H,W,C], x [num,H,W,C], labels [num] or None) from objective.noise / objective.sample
+    (a FlowObjective, or a GeneralDiffusionObjective with an rf_* sampler, whose noise is x at
+    t = 1). Conditional models get labels b % num_classes at guidance 1 (the conditional flow)."""
+    conditional = bool(getattr(objective, "num_classes", None))
+
+    @jax.jit
+    def run(params, keys, labels):
+        kw = {"labels": labels} if conditional else {}
+        return objective.noise(keys), objective.sample(params, keys, sampler=sampler,
+                                                       num_steps=num_steps, **kw)
+
+    base = jax.random.PRNGKey(seed)
+    zs, xs = [], []
+    for start in range(0, num, batch_size):
+        idx = jnp.arange(start, min(start + batch_size, num))
+        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(idx)
+        labels = (idx % objective.num_classes).astype(jnp.int32) if conditional else None
+        z, x = run(params, keys, labels)
+        zs.append(np.asarray(z))
+        xs.append(np.asarray(x))
+    labels = (np.arange(num) % objective.num_classes).astype(np.int32) if conditional else None
+    return np.concatenate(zs), np.concatenate(xs), labels

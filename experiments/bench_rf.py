@@ -1,0 +1,187 @@
+"""Rectified flow on MNIST at CPU scale: logit-normal vs uniform training times, 1-RF vs 2-RF
+(reflow) FID against Euler steps, and the straightness of 1-RF vs 2-RF.
+
+python -m experiments.bench_rf --data_dir=../shared/data --out_dir=runs/bench_rf
+
+Trains (experiments.main.run, config experiments/configs/reflow_mnist.py; finished workdirs are
+reused, interrupted ones resume) into OUT_DIR/:
+  rf1_logit_normal, rf1_uniform   1-RF, --steps steps each, the same budget and seed
+  rf2                             2-RF: rf1_logit_normal's checkpoint fine-tuned --reflow_steps
+                                  steps on --num_pairs (noise, sample) pairs of rf1_logit_normal
+  rf1_control                     (--control) rf1_logit_normal fine-tuned --reflow_steps steps on
+                                  the images: 1-RF with 2-RF's total budget
+FID: --num_fid samples (Euler, per-sample keys fold_in(seed, i)) against --num_real training
+images in the mnist_classifier feature space. Straightness (Liu et al. 2022 def. 2.3, mean over
+--num_straight noises, --straight_steps Euler steps). Writes results.json and results.md; cells
+already in results.json are not recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags, logging
+
+from experiments.configs import reflow_mnist
+
+_DATA = flags.DEFINE_string("data_dir", None, "Data directory holding mnist/.")
+_OUT = flags.DEFINE_string("out_dir", "runs/bench_rf", "Workdirs and results go here.")
+_STEPS = flags.DEFINE_integer("steps", 1200, "1-RF training steps.")
+_REFLOW_STEPS = flags.DEFINE_integer("reflow_steps", 1200, "2-RF fine-tuning steps.")
+_PAIRS = flags.DEFINE_integer("num_pairs", 5000, "Reflow pairs drawn from 1-RF.")
+_PAIR_SAMPLER = flags.DEFINE_string("pair_sampler", "heun", "ODE solver for the pairs: euler | heun.")
+_PAIR_STEPS = flags.DEFINE_integer("pair_steps", 10, "Solver steps per pair.")
+_NFE = flags.DEFINE_list("nfe", ["1", "2", "4", "10", "50"], "Euler step counts for FID.")
+_NUM_FID = flags.DEFINE_integer("num_fid", 1000, "Samples per FID cell.")
+_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images in the FID reference.")
+_NUM_STRAIGHT = flags.DEFINE_integer("num_straight", 500, "Noises for the straightness.")
+_STRAIGHT_STEPS = flags.DEFINE_integer("straight_steps", 50, "Euler steps for the straightness.")
+_CONTROL = flags.DEFINE_bool("control", True, "Also train and score the 1-RF control.")
+_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+
+LABELS = {"rf1_logit_normal": "1-RF, logit-normal t", "rf1_uniform": "1-RF, uniform t",
+          "rf2": "2-RF (reflow of 1-RF logit-normal)", "rf1_control": "1-RF logit-normal, + reflow budget on images"}
+
+
+def _train(name: str, out: str, steps: int, time_sampling: str = "logit_normal", pairs: str = "",
+           parent: str | None = None):
+    from experiments.main import run
+    from experiments.sampling import load_objective_and_params
+
+    c = reflow_mnist.get_config("reflow" if pairs else "")
+    c.data.dir = _DATA.value or ""
+    c.data.pairs = pairs
+    c.objective.time_sampling = time_sampling
+    c.train.steps = steps
+    workdir = os.path.join(out, name)
+    if parent and not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        # fine-tune: start from the parent's checkpoint (the loop resumes from the latest one)
+        shutil.copytree(os.path.join(parent, "checkpoints"), os.path.join(workdir, "checkpoints"))
+    t0 = time.time()
+    run(c, workdir, progress=False)
+    print(f"bench_rf: {name} trained to step {steps} ({time.time() - t0:.0f} s this call)", flush=True)
+    _, objective, state, _ = load_objective_and_params(workdir)
+    return objective, state.ema_params, workdir
+
+
+def _fid_fn(objective, net, mu_r, sigma_r, num, seed):
+    from gen_jax.metrics.feature_nets import feature_stats
+    from gen_jax.metrics.frechet import frechet_distance
+    from gen_jax.utils.images import to_uint8
+
+    sample = jax.jit(lambda p, keys, n: objective.sample(p, keys, sampler="euler", num_steps=n))
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed), i))(jnp.arange(num))
+
+    def fid(params, n):
+        xs = [np.asarray(sample(params, keys[i:i + 500], jnp.int32(n))) for i in range(0, num, 500)]
+        mu, sigma, _ = feature_stats(net, to_uint8(np.concatenate(xs)))
+        return float(frechet_distance(mu, sigma, mu_r, sigma_r))
+
+    return fid
+
+
+def _straightness(objective, params, num, steps, seed):
+    from gen_jax.flow.reflow import straightness
+
+    z = objective.noise(jax.random.PRNGKey(seed + 1), num)
+    fn = jax.jit(lambda p, z: straightness(objective.velocity(p), z, steps))
+    return float(np.mean(np.concatenate([np.asarray(fn(params, z[i:i + 250])) for i in range(0, num, 250)])))
+
+
+def markdown(res, meta) -> str:
+    names = [n for n in LABELS if any(k.startswith(n + "/") for k in res)]
+    nfes = sorted({int(k.split("/nfe")[1]) for k in res if "/nfe" in k})
+    lines = ["| Euler steps (NFE) | " + " | ".join(LABELS[n] for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    for n in nfes:
+        cells = [f"{res[f'{m}/nfe{n}']:.2f}" if f"{m}/nfe{n}" in res else "–" for m in names]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines += ["", "| model | straightness S (mean over noises) | training steps |", "|---|---|---|"]
+    for m in names:
+        if f"{m}/straightness" in res:
+            lines.append(f"| {LABELS[m]} | {res[f'{m}/straightness']:.4f} | {res.get(f'{m}/steps', '')} |")
+    lines.append("")
+    lines.append(f"FID of {meta['num_fid']} samples against {meta['num_real']} MNIST training images in "
+                 f"the mnist_classifier feature space (not Inception: values are not comparable to "
+                 f"published FIDs); real-vs-real floor (test split, {meta['num_fid']} images): "
+                 f"{meta.get('floor_fid', float('nan')):.2f}. Straightness: {meta['num_straight']} "
+                 f"noises, {meta['straight_steps']} Euler steps. 2-RF: {meta['num_pairs']} pairs from "
+                 f"1-RF ({meta['pair_sampler']}, {meta['pair_steps']} steps). Hardware: 2 shared CPU "
+                 f"cores. Command: `{meta['command']}`.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    from gen_jax.data.pairs import save_pairs
+    from gen_jax.flow.reflow import generate_pairs
+    from gen_jax.data import load_dataset
+    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+    from gen_jax.metrics.frechet import frechet_distance
+    from gen_jax.utils.images import to_uint8
+
+    out = _OUT.value
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "results.json")
+    res = json.load(open(path)) if os.path.exists(path) else {}
+    meta = {"num_fid": _NUM_FID.value, "num_real": _NUM_REAL.value, "num_pairs": _PAIRS.value,
+            "pair_sampler": _PAIR_SAMPLER.value, "pair_steps": _PAIR_STEPS.value,
+            "num_straight": _NUM_STRAIGHT.value, "straight_steps": _STRAIGHT_STEPS.value,
+            "command": "python -m experiments.bench_rf --data_dir=../shared/data --out_dir=runs/bench_rf"}
+
+    def save():
+        json.dump(res, open(path, "w"), indent=1)
+        open(os.path.join(out, "results.md"), "w").write(markdown(res, meta))
+
+    net = load_feature_net("mnist")
+    train = load_dataset("mnist", _DATA.value, "train").images
+    idx = np.random.default_rng(0).choice(len(train), _NUM_REAL.value, replace=False)
+    mu_r, sigma_r, _ = feature_stats(net, to_uint8(train[np.sort(idx)]))
+    test = load_dataset("mnist", _DATA.value, "test").images[: _NUM_FID.value]
+    mu_t, sigma_t, _ = feature_stats(net, to_uint8(test))
+    meta["floor_fid"] = float(frechet_distance(mu_t, sigma_t, mu_r, sigma_r))
+    nfes = [int(n) for n in _NFE.value]
+
+    def score(name, objective, params, steps):
+        res[f"{name}/steps"] = steps
+        fid = None
+        for n in nfes:
+            if f"{name}/nfe{n}" not in res:
+                fid = fid or _fid_fn(objective, net, mu_r, sigma_r, _NUM_FID.value, _SEED.value)
+                res[f"{name}/nfe{n}"] = fid(params, n)
+                print(f"bench_rf: {name} Euler {n}: FID {res[f'{name}/nfe{n}']:.2f}", flush=True)
+                save()
+        if f"{name}/straightness" not in res:
+            res[f"{name}/straightness"] = _straightness(objective, params, _NUM_STRAIGHT.value,
+                                                        _STRAIGHT_STEPS.value, _SEED.value)
+            print(f"bench_rf: {name} straightness {res[f'{name}/straightness']:.4f}", flush=True)
+            save()
+
+    obj1, p1, wd1 = _train("rf1_logit_normal", out, _STEPS.value)
+    score("rf1_logit_normal", obj1, p1, _STEPS.value)
+    pairs = os.path.join(out, "rf1_pairs.npz")
+    if not os.path.exists(pairs):
+        z, x, labels = generate_pairs(obj1, p1, _PAIRS.value, sampler=_PAIR_SAMPLER.value,
+                                      num_steps=_PAIR_STEPS.value, seed=_SEED.value + 100)
+        save_pairs(pairs, z, x, labels, "mnist", None)
+    total = _STEPS.value + _REFLOW_STEPS.value
+    obj2, p2, _ = _train("rf2", out, total, time_sampling="uniform", pairs=os.path.abspath(pairs), parent=wd1)
+    score("rf2", obj2, p2, total)
+    obj_u, p_u, _ = _train("rf1_uniform", out, _STEPS.value, time_sampling="uniform")
+    score("rf1_uniform", obj_u, p_u, _STEPS.value)
+    if _CONTROL.value:
+        obj_c, p_c, _ = _train("rf1_control", out, total, parent=wd1)
+        score("rf1_control", obj_c, p_c, total)
+    save()
+    print(open(os.path.join(out, "results.md")).read())
+
+
+if __name__ == "__main__":
+    app.run(main)
