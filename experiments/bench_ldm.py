@@ -32,10 +32,11 @@ from absl import app, flags, logging
 
 from experiments import build
 from experiments import sampling as sample_lib
-from experiments.bench_samplers import evaluate
 from gen_jax.data import load_dataset
 from gen_jax.metrics.frechet import frechet_distance
-from gen_jax.train.evaluation import real_reference
+from gen_jax.metrics.reconstruction import psnr
+from gen_jax.train.evaluation import real_reference, score
+from gen_jax.utils.cost import xla_flops
 from gen_jax.utils.images import save_grid, to_uint8
 
 _LDM = flags.DEFINE_string("ldm_workdir", None, "Trained latent_diffusion workdir (its config names "
@@ -54,19 +55,9 @@ _NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the refe
 flags.mark_flags_as_required(["ldm_workdir"])
 
 
-def xla_flops(fn, *args) -> float:
-    """FLOPs of the compiled jax.jit(fn)(*args) from XLA's cost analysis."""
-    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
-    if isinstance(cost, (list, tuple)):  # older JAX: one dict per program
-        cost = cost[0]
-    return float(cost["flops"])
-
-
-def psnr(a_uint8, b_uint8) -> np.ndarray:
-    """Per-image PSNR in dB of uint8 images [N, H, W, C]: 10·log10(255² / MSE)."""
-    err = (a_uint8.astype(np.float64) - b_uint8.astype(np.float64)) ** 2
-    mse = np.maximum(err.reshape(len(err), -1).mean(1), 1e-10)
-    return 10.0 * np.log10(255.0 ** 2 / mse)
+def _scores(net, images_uint8, ref) -> dict:
+    """FID, precision/recall, density/coverage and class entropy (gen_jax.train.evaluation.score)."""
+    return {k: float(v) for k, v in score(net, images_uint8, ref).items() if "/" not in k}
 
 
 def denoiser_cost(objective, params, shape, batch: int, flops_steps: int, steps: int, repeats: int,
@@ -168,7 +159,7 @@ def main(argv):
     mu_t, sigma_t, _ = feature_stats(net, orig)
     rec = {"num": len(test), "psnr_mean": float(p.mean()), "psnr_std": float(p.std()),
            "floor_fid": float(frechet_distance(mu_t, sigma_t, ref.mu, ref.sigma)),
-           **evaluate(net, recon, ref.mu, ref.sigma, ref.feats)}
+           **_scores(net, recon, ref)}
     save_grid(os.path.join(_OUT.value, "recon.png"), np.concatenate([orig[:16], recon[:16]]), ncols=16)
     print(f"PSNR {rec['psnr_mean']:.2f} dB, rFID {rec['fid']:.3f} (floor {rec['floor_fid']:.3f})")
 
@@ -201,7 +192,7 @@ def main(argv):
         sec = (time.perf_counter() - t0) / _NUM.value  # includes the one compilation
         save_grid(os.path.join(_OUT.value, "samples.png"), images[:100], ncols=10)
         res["samples"] = {"num": _NUM.value, "sec_per_sample": sec,
-                          **evaluate(net, images, ref.mu, ref.sigma, ref.feats)}
+                          **_scores(net, images, ref)}
     with open(os.path.join(_OUT.value, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     md = markdown(res)

@@ -3,7 +3,7 @@
 python -m experiments.bench_vae --workdirs=runs/vae_mnist,runs/vae_fashion_mnist --num=300,2000 \
     --data_dir=../shared/data --out_dir=runs/bench_vae
 
-For every workdir and sample count N: FID, KID, precision/recall (k = 3) of the first N prior
+For every workdir and sample count N: FID, precision/recall and density/coverage (k = 3) of the first N prior
 samples against --num_real random training images in the dataset's feature-network space
 (gen_jax/metrics/feature_nets.py), the real-vs-real floor at the same N (N test images against
 the training statistics) and the normalised entropy of the predicted classes. Writes results.json,
@@ -20,10 +20,9 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import sampling as sample_lib
-from experiments.bench_samplers import evaluate
 from gen_jax.data import load_dataset
 from gen_jax.metrics.frechet import frechet_distance
-from gen_jax.train.evaluation import real_reference
+from gen_jax.train.evaluation import real_reference, score
 from gen_jax.utils.images import save_grid
 
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Trained VAE workdirs (objective 'vae').")
@@ -37,14 +36,14 @@ flags.mark_flags_as_required(["workdirs"])
 
 
 def markdown(rows, meta) -> str:
-    head = ["data", "workdir", "step", "N", "FID", "floor FID (real, same N)", "KID×1e3", "precision",
-            "recall", "class entropy"]
+    head = ["data", "workdir", "step", "N", "FID", "floor FID (real, same N)", "precision", "recall",
+            "density", "coverage", "class entropy"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join([
             r["data"], r["workdir"], str(r["step"]), str(r["num"]), f"{r['fid']:.3f}",
-            f"{r['floor_fid']:.3f}", f"{1e3 * r['kid']:.2f}", f"{r['precision']:.3f}",
-            f"{r['recall']:.3f}", f"{r['class_entropy']:.3f}"]) + " |")
+            f"{r['floor_fid']:.3f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+            f"{r['density']:.3f}", f"{r['prdc_coverage']:.3f}", f"{r['class_entropy']:.3f}"]) + " |")
     return "\n".join(lines) + (f"\n\nFeatures: each dataset's classifier ({meta['feature_nets']}); "
                                f"reference: {meta['num_real']} random training images; seed {meta['seed']}; "
                                f"hardware: {meta['hardware']}.\n")
@@ -78,7 +77,7 @@ def main(argv):
             mu_t, sigma_t, _ = feature_stats(net, test[:n])
             row = {"data": c.data.name, "workdir": workdir, "step": int(jax.device_get(state.step)),
                    "num": n, "floor_fid": float(frechet_distance(mu_t, sigma_t, ref.mu, ref.sigma)),
-                   **evaluate(net, images[:n], ref.mu, ref.sigma, ref.feats)}
+                   **{k: float(v) for k, v in score(net, images[:n], ref).items() if '/' not in k}}
             rows.append(row)
             print(f"{c.data.name} N={n}: FID {row['fid']:.3f} (floor {row['floor_fid']:.3f}), "
                   f"precision {row['precision']:.3f}, recall {row['recall']:.3f}")
