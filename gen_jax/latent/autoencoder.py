@@ -68,7 +68,8 @@ class AutoencoderObjective:
     reconstruction: str = "l1"       # l1 | l2, mean per pixel
     kl_weight: float = 1e-6          # weight of the KL (summed over latents / number of pixels)
     disc_loss: str = "hinge"         # a name in gen_jax.gan.losses.LOSSES
-    disc_start: int = 1000           # steps before the adversarial term (and D's training) starts
+    disc_start: int = 1000           # steps before the adversarial term (and D's training) starts;
+                                     # D's optimiser (and its warm-up) starts counting then
     disc_weight: float = 0.5         # fixed weight, or the factor on the adaptive one
     adaptive: bool = True            # λ from the gradient norms at the decoder's last layer
     ema_decay: float = 0.999
@@ -159,7 +160,7 @@ class AutoencoderObjective:
         metrics = {"loss": rec_total + w * adv, **metrics, "adv_weight": w, "d_loss": ld,
                    "d_real": d_real, "d_fake": d_fake, "grad_norm": optax.tree.norm(grads),
                    "learning_rate": self.lr_schedule(state.step),
-                   "d_learning_rate": self.lr_schedule_d(state.step)}
+                   "d_learning_rate": self.lr_schedule_d(jnp.maximum(state.step - self.disc_start, 0))}
         state = state.replace(step=state.step + 1, params={"ae": ae_new, "d": d_new},
                               ema_params=ema, opt_state={"ae": opt_ae, "d": opt_d})
         return state, metrics

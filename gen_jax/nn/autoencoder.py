@@ -130,7 +130,8 @@ class AutoencoderKL(nn.Module):
 class PatchDiscriminator(nn.Module):
     """PatchGAN critic (Isola et al. 2017, the "NLayerDiscriminator" of pix2pix and taming):
     x [B, H, W, C] -> logits [B, H', W'], one per overlapping patch. 4×4 convolutions, stride 2
-    for the first num_layers, then two of stride 1; LeakyReLU 0.2. No normalisation (the
+    for the first num_layers, then two of stride 1, padding 1 (H' = H/2^num_layers − 2);
+    LeakyReLU 0.2. No normalisation (the
     reference's batch norm would need mutable state; the patch critic trains without it here)."""
 
     channels: int = 32
@@ -138,8 +139,9 @@ class PatchDiscriminator(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        h = nn.leaky_relu(nn.Conv(self.channels, (4, 4), strides=(2, 2))(x), 0.2)
+        conv = lambda c, s: nn.Conv(c, (4, 4), strides=(s, s), padding=1)  # noqa: E731  (pix2pix's)
+        h = nn.leaky_relu(conv(self.channels, 2)(x), 0.2)
         for i in range(1, self.num_layers):
-            h = nn.leaky_relu(nn.Conv(self.channels * min(2 ** i, 8), (4, 4), strides=(2, 2))(h), 0.2)
-        h = nn.leaky_relu(nn.Conv(self.channels * min(2 ** self.num_layers, 8), (4, 4))(h), 0.2)
-        return nn.Conv(1, (4, 4))(h)[..., 0]
+            h = nn.leaky_relu(conv(self.channels * min(2 ** i, 8), 2)(h), 0.2)
+        h = nn.leaky_relu(conv(self.channels * min(2 ** self.num_layers, 8), 1)(h), 0.2)
+        return conv(1, 1)(h)[..., 0]
