@@ -23,7 +23,7 @@ def autoencoder_config(c):
     c.objective.reconstruction = "l1"   # l1 | l2, mean per pixel
     c.objective.kl_weight = 1e-6        # KL(q(z|x) || N(0, I)) summed over latents / pixel count
     c.objective.disc_loss = "hinge"     # hinge | nonsaturating | minimax (gen_jax/gan/losses.py)
-    c.objective.disc_start = 400        # steps before the adversarial term and D's updates begin
+    c.objective.disc_start = 150        # steps before the adversarial term and D's updates begin
     c.objective.disc_weight = 0.5       # fixed adversarial weight, or the factor on the adaptive one
     c.objective.adaptive = True         # adaptive weight: ratio of gradient norms at the decoder's last layer
     c.optim.learning_rate = 1e-3        # autoencoder's Adam learning rate
@@ -39,9 +39,9 @@ def autoencoder_config(c):
 def get_config(variant: str = ""):
     c = autoencoder_config(common.base_config())
     c.data.name = "cifar10"
-    c.train.steps = 800                 # tiny and short: 2 shared CPU cores (docs/latent_diffusion.md)
+    c.train.steps = 300                 # tiny and short: 2 shared CPU cores (docs/latent_diffusion.md)
     c.train.batch_size = 16
-    c.train.ckpt_every = 200
+    c.train.ckpt_every = 100
     if variant == "smoke":
         common.smoke(c)
         c.data.name = "digits"

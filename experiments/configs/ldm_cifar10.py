@@ -36,9 +36,9 @@ def get_config(variant: str = ""):
     c.model.attention_resolutions = (4,)
     c.optim.learning_rate = 1e-3
     c.optim.warmup_steps = 100
-    c.train.steps = 600                 # tiny and short: 2 shared CPU cores (docs/latent_diffusion.md)
+    c.train.steps = 300                 # tiny and short: 2 shared CPU cores (docs/latent_diffusion.md)
     c.train.batch_size = 32
-    c.train.ckpt_every = 200
+    c.train.ckpt_every = 100
     c.train.sample_every = 0
     if variant == "smoke":
         common.smoke(c)
