@@ -550,3 +550,125 @@ def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_class
 
 OBJECTIVES["diffusion"] = build_general_diffusion
 VALIDATORS["diffusion"] = _validate_general_diffusion
+
+
+# --- latent diffusion: the KL autoencoder, and DDPM / rectified flow on its latents ---------------
+def _validate_autoencoder(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.gan.losses import LOSSES
+    from gen_jax.latent.autoencoder import RECONSTRUCTIONS
+
+    m, o = c.model, c.objective
+    _require(m.name == "autoencoder_kl", "model.name", "'autoencoder_kl' (objective.name is 'autoencoder_kl')", m.name)
+    _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    _require(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
+             "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    _require(m.num_res_blocks >= 1, "model.num_res_blocks", "a positive int", m.num_res_blocks)
+    _require(m.latent_channels >= 1, "model.latent_channels", "a positive int", m.latent_channels)
+    _require(m.d_channels >= 1, "model.d_channels", "a positive int", m.d_channels)
+    _require(m.d_layers >= 1, "model.d_layers", "a positive int", m.d_layers)
+    _require(o.reconstruction in RECONSTRUCTIONS, "objective.reconstruction", f"one of {RECONSTRUCTIONS}", o.reconstruction)
+    _require(o.kl_weight >= 0, "objective.kl_weight", "a value >= 0", o.kl_weight)
+    _require(o.disc_loss in LOSSES[:3], "objective.disc_loss", f"one of {LOSSES[:3]}", o.disc_loss)
+    _require(isinstance(o.disc_start, int) and o.disc_start >= 0, "objective.disc_start", "an int >= 0", o.disc_start)
+    _require(o.disc_weight >= 0, "objective.disc_weight", "a value >= 0", o.disc_weight)
+    _require(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
+    _require(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
+    _require(0.0 <= c.optim.b2 < 1.0, "optim.b2", "a value in [0, 1)", c.optim.b2)
+
+
+def _autoencoder_modules(m: ml_collections.ConfigDict, image_shape):
+    from gen_jax.nn.autoencoder import AutoencoderKL, PatchDiscriminator, downsample_factor
+
+    h, w = image_shape[:2]
+    f = downsample_factor(m.channel_mult)
+    _require(h % f == 0 and w % f == 0, "model.channel_mult",
+             f"a level count whose downsampling 2^(levels-1) divides the image size {h}x{w}", m.channel_mult)
+    return (AutoencoderKL(tuple(image_shape), m.channels, tuple(m.channel_mult), m.num_res_blocks,
+                          m.latent_channels),
+            PatchDiscriminator(m.d_channels, m.d_layers))
+
+
+def build_autoencoder(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """The KL autoencoder with its patch discriminator (configs/autoencoder_cifar10.py)."""
+    from gen_jax.latent.autoencoder import AutoencoderObjective
+
+    del num_classes
+    m, o, opt = c.model, c.objective, c.optim
+    model, disc = _autoencoder_modules(m, image_shape)
+
+    def tx(lr):
+        return make_optimizer(lr, opt.warmup_steps, opt.grad_clip or None, opt.weight_decay,
+                              b1=opt.b1, b2=opt.b2, decay_steps=c.train.steps if opt.cosine_decay else None)
+
+    (tx_ae, lr_ae), (tx_d, lr_d) = tx(opt.learning_rate), tx(opt.d_learning_rate)
+    return AutoencoderObjective(model=model, discriminator=disc, image_shape=tuple(image_shape),
+                                tx=tx_ae, tx_d=tx_d, lr_schedule=lr_ae, lr_schedule_d=lr_d,
+                                reconstruction=o.reconstruction, kl_weight=o.kl_weight,
+                                disc_loss=o.disc_loss, disc_start=o.disc_start,
+                                disc_weight=o.disc_weight, adaptive=o.adaptive,
+                                ema_decay=opt.ema_decay)
+
+
+LATENT_BASES = ("ddpm", "rectified_flow")
+
+
+def _validate_latent_diffusion(c: ml_collections.ConfigDict) -> None:
+    o = c.objective
+    _require(o.base in LATENT_BASES, "objective.base", f"one of {LATENT_BASES}", o.base)
+    _require(bool(o.autoencoder_workdir) and os.path.exists(os.path.join(o.autoencoder_workdir, "run.json")),
+             "objective.autoencoder_workdir", "the workdir of a trained autoencoder_kl run (with run.json)",
+             o.autoencoder_workdir)
+    _require(o.latent_scale >= 0, "objective.latent_scale", "a value >= 0 (0: estimate from data)", o.latent_scale)
+    _require(o.scale_batch >= 2, "objective.scale_batch", "an int >= 2", o.scale_batch)
+    VALIDATORS[o.base](c)
+
+
+def latent_scale_of(ae_workdir: str, objective, params, step: int, c: ml_collections.ConfigDict) -> float:
+    """The latent scale factor 1/std of the posterior means of the first objective.scale_batch
+    training images, stored with the autoencoder run (ae_workdir/latent_scale.json) the first time
+    and read from there after (recomputed when the autoencoder's checkpoint step changed)."""
+    import numpy as np
+
+    path = os.path.join(ae_workdir, "latent_scale.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            rec = json.load(f)
+        if rec.get("checkpoint_step") == step and rec.get("num_images") == c.objective.scale_batch:
+            return float(rec["scale"])
+    images = np.asarray(dataset(c).images[: c.objective.scale_batch])
+    scale = float(jax.jit(objective.latent_scale)(params, images))
+    if jax.process_index() == 0:
+        with open(path, "w") as f:
+            json.dump({"scale": scale, "std": 1.0 / scale, "num_images": int(len(images)),
+                       "data": c.data.name, "checkpoint_step": step,
+                       "estimator": "1/std of the posterior means of the first num_images training images"},
+                      f, indent=1)
+    return scale
+
+
+def build_latent_diffusion(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """objective.base ('ddpm' | 'rectified_flow', with its model/objective/sampler fields) on the
+    scaled latents of the frozen autoencoder in objective.autoencoder_workdir."""
+    from experiments.sampling import load_objective_and_params
+    from gen_jax.latent.autoencoder import AutoencoderObjective
+    from gen_jax.latent.diffusion import LatentDiffusionObjective
+
+    o = c.objective
+    _, ae, ae_state, _ = load_objective_and_params(o.autoencoder_workdir)
+    _require(isinstance(ae, AutoencoderObjective), "objective.autoencoder_workdir",
+             "the workdir of an autoencoder_kl run", f"{o.autoencoder_workdir} ({type(ae).__name__})")
+    _require(tuple(ae.image_shape) == tuple(image_shape), "objective.autoencoder_workdir",
+             f"an autoencoder of images {tuple(image_shape)} (config.data.name={c.data.name!r})",
+             f"{o.autoencoder_workdir} (images {tuple(ae.image_shape)})")
+    params = ae_state.ema_params
+    scale = o.latent_scale or latent_scale_of(o.autoencoder_workdir, ae, params,
+                                              int(jax.device_get(ae_state.step)), c)
+    inner = OBJECTIVES[o.base](c, ae.latent_shape, num_classes)
+    return LatentDiffusionObjective(inner=inner, autoencoder=ae, ae_params=params, scale=scale,
+                                    sample_posterior=o.sample_posterior)
+
+
+OBJECTIVES["autoencoder_kl"] = build_autoencoder
+VALIDATORS["autoencoder_kl"] = _validate_autoencoder
+OBJECTIVES["latent_diffusion"] = build_latent_diffusion
+VALIDATORS["latent_diffusion"] = _validate_latent_diffusion

@@ -1,0 +1,205 @@
+"""Latent diffusion, measured: the autoencoder's reconstructions (PSNR, FID) and the cost per sample
+of latent against pixel diffusion at the same output resolution.
+
+python -m experiments.bench_ldm --ldm_workdir=runs/ldm_cifar10 --num=500 --steps=20 \
+    --data_dir=../shared/data --out_dir=runs/bench_ldm
+
+- Reconstructions (decode(posterior mean)) of --num random test images: PSNR (dB, on uint8
+  images, the mean over images), FID and precision/recall against the training split in the
+  dataset's feature-network space, beside the real-vs-real floor (the same test images).
+- Cost: the LDM's denoiser network (trained parameters, latent shape) against the same network
+  config (widths, levels, blocks) on pixels. FLOPs per sample from XLA's cost analysis of the
+  compiled function (jax.jit(f).lower(...).compile().cost_analysis()["flops"] / batch) for one
+  denoiser call, for a whole DDIM sampler of --flops_steps steps (its debug path: the steps
+  unrolled, because XLA counts a while loop's body once), and for the decoder; wall time per
+  sample (median of --repeats calls on a batch of --batch_size) for one call, the --steps-step
+  DDIM sampler (the on-device loop) and the decoder.
+- Samples of the LDM (DDIM, --steps): FID etc. of --num samples (--sample_fid).
+Writes results.json and results.md in --out_dir, and recon.png (originals above reconstructions)
+and samples.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags, logging
+
+from experiments import build
+from experiments import sampling as sample_lib
+from gen_jax.data import load_dataset
+from gen_jax.metrics.frechet import frechet_distance
+from gen_jax.metrics.reconstruction import psnr
+from gen_jax.train.evaluation import real_reference, score
+from gen_jax.utils.cost import xla_flops
+from gen_jax.utils.images import save_grid, to_uint8
+
+_LDM = flags.DEFINE_string("ldm_workdir", None, "Trained latent_diffusion workdir (its config names "
+                           "the autoencoder workdir).")
+_NUM = flags.DEFINE_integer("num", 500, "Test images reconstructed / samples drawn.")
+_STEPS = flags.DEFINE_integer("steps", 20, "DDIM steps of the timed sampler and of the samples.")
+_FLOPS_STEPS = flags.DEFINE_integer("flops_steps", 4, "DDIM steps of the unrolled sampler whose "
+                                    "FLOPs XLA counts.")
+_BATCH = flags.DEFINE_integer("batch_size", 8, "Batch of the FLOP counts and timings.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls (median).")
+_SAMPLE_FID = flags.DEFINE_bool("sample_fid", True, "Also score --num LDM samples.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+_OUT = flags.DEFINE_string("out_dir", "runs/bench_ldm", "Output directory.")
+_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics "
+                                 "(0: the whole split).")
+flags.mark_flags_as_required(["ldm_workdir"])
+
+
+def _scores(net, images_uint8, ref) -> dict:
+    """FID, precision/recall, density/coverage and class entropy (gen_jax.train.evaluation.score)."""
+    return {k: float(v) for k, v in score(net, images_uint8, ref).items() if "/" not in k}
+
+
+def denoiser_cost(objective, params, shape, batch: int, flops_steps: int, steps: int, repeats: int,
+                  decode=None):
+    """FLOPs and seconds per sample of one denoiser call and of DDIM sampling in `shape`, for a
+    DiffusionObjective (pixel) or its latent counterpart (decode: latents -> images, counted
+    apart). Returns a dict."""
+    from gen_jax.samplers import ddim_sample
+
+    x = jnp.zeros((batch, *shape))
+    t = jnp.full((batch,), objective.schedule.num_timesteps // 2, jnp.int32)
+    keys = sample_lib.sample_keys(0, 0, batch)
+    call = lambda p, x, t: objective.denoiser(p)(x, t)[0]  # noqa: E731
+
+    def sampler(p, x_T, keys, n, debug):
+        return ddim_sample(objective.denoiser(p), objective.schedule, x_T, keys, n, 0.0,
+                           clip_x0=decode is None, debug=debug)
+
+    x_T = jax.random.normal(jax.random.PRNGKey(0), x.shape)
+    out = {"shape": list(shape),
+           "call_flops": xla_flops(call, params, x, t) / batch,
+           "sampler_flops": xla_flops(lambda p, x, k: sampler(p, x, k, flops_steps, True),
+                                      params, x_T, keys) / batch,
+           "flops_steps": flops_steps}
+    call_fn = jax.jit(call)
+    out["call_s"] = sample_lib.time_call(call_fn, params, x, t, repeats=repeats) / batch
+    loop = jax.jit(lambda p, x, k, n: sampler(p, x, k, n, False))
+    out["sampler_s"] = sample_lib.time_call(loop, params, x_T, keys, jnp.int32(steps),
+                                            repeats=repeats) / batch
+    out["steps"] = steps
+    out["decoder_flops"] = out["decoder_s"] = 0.0
+    if decode is not None:
+        out["decoder_flops"] = xla_flops(decode, x) / batch
+        out["decoder_s"] = sample_lib.time_call(jax.jit(decode), x, repeats=repeats) / batch
+    # a whole sample: the sampler's network calls (flops_steps counted, scaled to `steps`) + decoder
+    out["sample_flops"] = out["sampler_flops"] * steps / flops_steps + out["decoder_flops"]
+    out["sample_s"] = out["sampler_s"] + out["decoder_s"]
+    return out
+
+
+def markdown(res) -> str:
+    r, m = res["reconstruction"], res["meta"]
+    lines = [f"Autoencoder {m['ae_workdir']} (step {m['ae_step']}, f = {m['factor']}, latents "
+             f"{'x'.join(map(str, m['latent_shape']))}, scale {m['latent_scale']:.4f}); "
+             f"{r['num']} {m['data']} test images; reference: {m['num_real']} random training images; features: {m['feature_net']}; hardware: {m['hardware']}.",
+             "", "| reconstruction PSNR (dB) | rFID | floor FID (originals) | precision | recall |",
+             "|---|---|---|---|---|",
+             f"| {r['psnr_mean']:.2f} ± {r['psnr_std']:.2f} | {r['fid']:.3f} | {r['floor_fid']:.3f} "
+             f"| {r['precision']:.3f} | {r['recall']:.3f} |", "",
+             f"Cost per sample (batch {m['batch_size']}; sampler FLOPs: DDIM with its steps unrolled, "
+             f"{res['pixel']['flops_steps']} steps counted, scaled to {m['steps']}; times: the on-device "
+             f"{m['steps']}-step loop):", "",
+             "| space | denoiser input | GFLOPs / call | GFLOPs / sample (sampler + decoder) | "
+             "decoder GFLOPs | ms / call | ms / sample (sampler + decoder) |",
+             "|---|---|---|---|---|---|---|"]
+    for name in ("pixel", "latent"):
+        c = res[name]
+        lines.append(f"| {name} | {'x'.join(map(str, c['shape']))} | {c['call_flops'] / 1e9:.4f} | "
+                     f"{c['sample_flops'] / 1e9:.3f} | {c['decoder_flops'] / 1e9:.4f} | "
+                     f"{1e3 * c['call_s']:.3f} | {1e3 * c['sample_s']:.2f} |")
+    p, q = res["pixel"], res["latent"]
+    lines += ["", f"Latent / pixel: {q['call_flops'] / p['call_flops']:.3f}× the FLOPs per denoiser call, "
+              f"{q['sample_flops'] / p['sample_flops']:.3f}× per {m['steps']}-step sample with the decoder; "
+              f"{q['call_s'] / p['call_s']:.3f}× and {q['sample_s'] / p['sample_s']:.3f}× the time."]
+    if "samples" in res:
+        s = res["samples"]
+        lines += ["", f"LDM samples (DDIM {m['steps']} steps, {s['num']} samples): FID {s['fid']:.3f}, "
+                  f"precision {s['precision']:.3f}, recall {s['recall']:.3f}, class entropy "
+                  f"{s['class_entropy']:.3f}; {1e3 * s['sec_per_sample']:.2f} ms / sample."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+
+    os.makedirs(_OUT.value, exist_ok=True)
+    c, ldm, state, _ = sample_lib.load_objective_and_params(_LDM.value)
+    if c.objective.name != "latent_diffusion" or c.objective.base != "ddpm":
+        raise app.UsageError(f"--ldm_workdir: {_LDM.value} is a {c.objective.name!r} run "
+                             f"(base {c.objective.get('base')!r}); the benchmark takes latent_diffusion "
+                             f"with objective.base 'ddpm' (its DDIM sampler is timed)")
+    data_dir = _DATA_DIR.value or c.data.dir or None
+    ae, ae_params = ldm.autoencoder, ldm.ae_params
+    net = load_feature_net(c.data.name)
+    train = load_dataset(c.data.name, data_dir, "train").images
+    train = train[np.random.default_rng(0).permutation(len(train))[: _NUM_REAL.value or None]]
+    test = load_dataset(c.data.name, data_dir, "test").images  # CIFAR-10's copy is sorted by class
+    test = test[np.sort(np.random.default_rng(1).permutation(len(test))[: _NUM.value])]
+    ref = real_reference(net, train, _NUM.value)
+
+    print("reconstructions ...")
+    rec_fn = jax.jit(ae.reconstruct)
+    recon = np.concatenate([to_uint8(rec_fn(ae_params, jnp.asarray(test[i:i + 250])))
+                            for i in range(0, len(test), 250)])
+    orig = to_uint8(test)
+    p = psnr(orig, recon)
+    mu_t, sigma_t, _ = feature_stats(net, orig)
+    rec = {"num": len(test), "psnr_mean": float(p.mean()), "psnr_std": float(p.std()),
+           "floor_fid": float(frechet_distance(mu_t, sigma_t, ref.mu, ref.sigma)),
+           **_scores(net, recon, ref)}
+    save_grid(os.path.join(_OUT.value, "recon.png"), np.concatenate([orig[:16], recon[:16]]), ncols=16)
+    print(f"PSNR {rec['psnr_mean']:.2f} dB, rFID {rec['fid']:.3f} (floor {rec['floor_fid']:.3f})")
+
+    print("cost ...")
+    bs, steps = _BATCH.value, _STEPS.value
+    pixel = build.OBJECTIVES[c.objective.base](c, ldm.image_shape, ldm.num_classes)
+    pixel_params = pixel.init(jax.random.PRNGKey(0)).params
+    res = {"reconstruction": rec,
+           "pixel": denoiser_cost(pixel, pixel_params, ldm.image_shape, bs, _FLOPS_STEPS.value,
+                                  steps, _REPEATS.value),
+           "latent": denoiser_cost(ldm.inner, state.ema_params, ldm.latent_shape, bs,
+                                   _FLOPS_STEPS.value, steps, _REPEATS.value, decode=ldm.decode)}
+    res["meta"] = {"ldm_workdir": _LDM.value, "ae_workdir": c.objective.autoencoder_workdir,
+                   "ae_step": None, "factor": ldm.image_shape[0] // ldm.latent_shape[0],
+                   "latent_shape": list(ldm.latent_shape), "latent_scale": float(ldm.scale),
+                   "data": c.data.name, "num_real": int(len(train)), "feature_net": net.name, "batch_size": bs, "steps": steps,
+                   "ldm_step": int(jax.device_get(state.step)),
+                   "hardware": f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()})"}
+    scale_file = os.path.join(c.objective.autoencoder_workdir, "latent_scale.json")
+    if os.path.exists(scale_file):
+        with open(scale_file) as f:
+            res["meta"]["ae_step"] = json.load(f).get("checkpoint_step")
+
+    if _SAMPLE_FID.value:
+        print("samples ...")
+        labels = (np.arange(_NUM.value) % ldm.num_classes).astype(np.int32) if ldm.num_classes else None
+        t0 = time.perf_counter()
+        images = sample_lib.generate(ldm, state.ema_params, num=_NUM.value, seed=0, sampler="ddim",
+                                     num_steps=steps, labels=labels, batch_size=250)
+        sec = (time.perf_counter() - t0) / _NUM.value  # includes the one compilation
+        save_grid(os.path.join(_OUT.value, "samples.png"), images[:100], ncols=10)
+        res["samples"] = {"num": _NUM.value, "sec_per_sample": sec,
+                          **_scores(net, images, ref)}
+    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    md = markdown(res)
+    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    app.run(main)

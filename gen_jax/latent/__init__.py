@@ -1,0 +1,1 @@
+"""Latent diffusion: the KL autoencoder objective and diffusion / flow on its scaled latents."""

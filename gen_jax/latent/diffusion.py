@@ -1,0 +1,121 @@
+"""Latent diffusion (Rombach et al. 2022): a DDPM or rectified-flow objective, with any backbone
+and sampler, trained on the scaled latents z = scale·E(x) of a frozen KL autoencoder, and sampled
+in latent space, then decoded: x = D(z / scale).
+
+The wrapped objective is built for the latent shape (H/f, W/f, c). The training loop's state is
+the wrapped objective's; the autoencoder's parameters are frozen constants of this objective.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from gen_jax.latent.autoencoder import AutoencoderObjective
+from gen_jax.samplers.common import per_sample_keys
+from gen_jax.vae.objective import reparameterize
+
+_POSTERIOR_STREAM = 0x1A7E  # folds the step key of the posterior noise away from the inner step's
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LatentDiffusionObjective:
+    inner: Any                       # DiffusionObjective or FlowObjective over latent shapes
+    autoencoder: AutoencoderObjective
+    ae_params: Any                   # the frozen autoencoder's parameters (its EMA params)
+    scale: float                     # latent scale factor: the inner objective sees scale·E(x)
+    sample_posterior: bool = True    # train on z ~ q(z|x) (as Stable Diffusion) or on its mean
+
+    @property
+    def image_shape(self) -> tuple:
+        """The decoded images' shape (H, W, C)."""
+        return tuple(self.autoencoder.image_shape)
+
+    @property
+    def latent_shape(self) -> tuple:
+        return tuple(self.inner.image_shape)
+
+    @property
+    def num_classes(self):
+        return self.inner.num_classes
+
+    def __getattr__(self, name):
+        # the wrapped objective's schedule (DDPM) or velocity (flow) tell experiments.sample
+        # which sampler family the run uses; anything else is not delegated.
+        if name in ("schedule", "velocity"):
+            return getattr(self.inner, name)
+        raise AttributeError(name)
+
+    # --- the autoencoder ------------------------------------------------------------------
+    def encode(self, x, key=None):
+        """x [B, H, W, C] in [-1, 1] -> scaled latents [B, h, w, c]: scale·(z ~ q(z|x)) when key
+        is given (and sample_posterior), else scale·mean."""
+        mean, logvar = self.autoencoder.encode(self.ae_params, x)
+        z = reparameterize(key, mean, logvar) if key is not None and self.sample_posterior else mean
+        return jax.lax.stop_gradient(self.scale * z)
+
+    def decode(self, z):
+        """Scaled latents [B, h, w, c] -> images [B, H, W, C] in [-1, 1]."""
+        return self.autoencoder.decode(self.ae_params, z / self.scale)
+
+    # --- training -------------------------------------------------------------------------
+    def init(self, key, batch_size: int = 2):
+        return self.inner.init(key, batch_size)
+
+    def step(self, state, batch: dict):
+        """Encode the batch's images, then the wrapped objective's step on the latents."""
+        key = jax.random.fold_in(jax.random.fold_in(state.rng, _POSTERIOR_STREAM), state.step)
+        return self.inner.step(state, {**batch, "image": self.encode(batch["image"], key)})
+
+    # --- sampling -------------------------------------------------------------------------
+    def sample_latents(self, params, key, num: int | None = None, *, sampler: str | None = None,
+                       num_steps=50, eta=None, labels=None, guidance=1.0, spacing: str = "trailing",
+                       negative_labels=None, guide=None, shift=None, debug: bool = False, **ignored):
+        """Scaled latents [N, h, w, c] from the wrapped objective's sampler, without the pixel
+        range clipping of x0 (latents are not in [-1, 1]). Arguments as DiffusionObjective.sample
+        (DDPM: SAMPLERS, default ddim) or FlowObjective.sample (flow: euler | heun, default euler);
+        options the family does not take are ignored. key: one key (with num) or keys [N, 2]."""
+        del ignored
+        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
+        if hasattr(self.inner, "velocity"):
+            from gen_jax.flow.samplers import FLOW_SAMPLERS
+
+            fn = FLOW_SAMPLERS.get(sampler or "euler")
+            if fn is None:
+                raise ValueError(f"unknown flow sampler {sampler!r}; expected one of {list(FLOW_SAMPLERS)}")
+            shift = self.inner.sample_shift if shift is None else shift
+            return fn(self.inner.velocity(params, labels, guidance), self.inner.noise(keys),
+                      num_steps, shift=shift, debug=debug)
+        from gen_jax.samplers import SAMPLERS
+
+        fn = SAMPLERS.get(sampler or "ddim")
+        if fn is None:
+            raise ValueError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")
+        # the same noise/key convention as DiffusionObjective.sample
+        x_T = jax.vmap(lambda k: jax.random.normal(k, self.latent_shape))(keys)
+        step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+        denoise = self.inner.denoiser(params, labels, guidance, negative_labels)
+        if guide is not None:
+            denoise = guide(denoise)
+        takes = inspect.signature(fn).parameters
+        options = {k: v for k, v in (("eta", eta), ("spacing", spacing), ("clip_x0", False))
+                   if v is not None and k in takes}
+        return fn(denoise, self.inner.schedule, x_T, step_keys, num_steps, debug=debug, **options)
+
+    def sample(self, params, key, num: int | None = None, **options):
+        """Images [N, H, W, C] in [-1, 1]: sample_latents(...) decoded. Sample b depends only on
+        its key (and label), never on N."""
+        return self.decode(self.sample_latents(params, key, num, **options))
+
+    def preview(self, params, key, num: int):
+        """The wrapped objective's preview sampler, in latent space, decoded."""
+        labels = jnp.arange(num) % self.num_classes if self.num_classes else None
+        if hasattr(self.inner, "velocity"):
+            return self.sample(params, key, num, sampler="euler", num_steps=self.inner.preview_steps,
+                               labels=labels)
+        return self.sample(params, key, num, sampler="ddim",
+                           num_steps=min(50, self.inner.schedule.num_timesteps), labels=labels)
