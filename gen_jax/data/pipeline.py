@@ -38,10 +38,13 @@ class EpochSampler:
 
 
 def batch_at(images: np.ndarray, labels: np.ndarray | None, sampler: EpochSampler, step: int,
-             rows: slice = slice(None)) -> dict:
-    """{"image": [b, H, W, C] float32, "label": [b] int32 (if labels)} for global batch `step`."""
+             rows: slice = slice(None), extras: dict | None = None) -> dict:
+    """{"image": [b, H, W, C] float32, "label": [b] int32 (if labels)} for global batch `step`,
+    plus extras[name][idx] for each per-example array [N, ...] in extras (e.g. "tokens")."""
     idx = sampler.indices(step, rows)
     batch = {"image": images[idx]}
     if labels is not None:
         batch["label"] = labels[idx].astype(np.int32)
+    for name, values in (extras or {}).items():
+        batch[name] = values[idx]
     return batch

@@ -29,7 +29,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
           num_steps: int, batch_size: int, seed: int = 0, log_every: int = 50,
           ckpt_every: int = 1000, sample_every: int = 0, num_preview: int = 64,
           keep_checkpoints: int = 3, mesh=None, progress: bool = True, stop_after: int | None = None,
-          evaluate=None, eval_every: int = 0):
+          evaluate=None, eval_every: int = 0, extras: dict | None = None):
     """Train until state.step == num_steps, resuming from workdir's latest checkpoint.
 
     images: [N, H, W, C] float32 in [-1, 1] (host memory); labels: [N] or None. The global batch
@@ -40,7 +40,8 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
     evaluate(ema_params, step) -> {name: float} (e.g. gen_jax.train.evaluation.make_evaluator):
     called every eval_every steps and at num_steps, by every process (it may run collective
     programs); the scores go to the logs and the progress bar (names with two '/' to the logs
-    only), and its time is left out of steps_per_sec.
+    only), and its time is left out of steps_per_sec. extras: more per-example arrays [N, ...]
+    batched like the images, under their names (e.g. {"tokens": [N, L]} for captions).
     """
     mesh = mesh or sharding.make_mesh()
     sharding.check_batch_size(batch_size, mesh)
@@ -82,7 +83,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
     end = num_steps if stop_after is None else min(num_steps, start + stop_after)
     try:
         for step in range(start, end):
-            batch = sharding.put_batch(batch_at(images, labels, sampler, step, rows), mesh)
+            batch = sharding.put_batch(batch_at(images, labels, sampler, step, rows, extras), mesh)
             state, metrics = step_fn(state, batch)
             done = step + 1
             if done % log_every == 0 or done == end:

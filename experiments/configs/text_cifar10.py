@@ -1,0 +1,90 @@
+"""Text-to-image on CIFAR-10 (32x32): captions are the class names in photo templates ("a photo of
+a cat", "a small cat", ...; gen_jax/data/captions.py); a small transformer text encoder trained
+jointly with a U-Net that cross-attends to its token embeddings; caption dropout for
+classifier-free guidance with the empty prompt.
+
+python -m experiments.main --config=experiments/configs/text_cifar10.py --workdir=runs/text_cifar10 \
+    --config.data.dir=../shared/data
+python -m experiments.sample --workdir=runs/text_cifar10 --prompt "a photo of a cat" --guidance 4 \
+    --num=16 --out=cat.npz
+
+Variants: "" (U-Net, DDPM), "rf" (U-Net, rectified flow), "dit" (DiT with cross-attention, DDPM),
+and "smoke", "rf_smoke", "dit_smoke": seconds-long runs on the 8x8 digits (captions "a 3", "an
+image of a 7", ...; no data directory needed).
+"""
+
+import ml_collections
+
+from experiments.configs import common
+from experiments.configs.dit_mnist import dit_smoke
+from experiments.configs.rf_default import rectified_flow
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def text_section(c: ml_collections.ConfigDict, preview_prompts=()) -> ml_collections.ConfigDict:
+    """Add config.text (the tokenizer and text encoder) and make the objective text-conditioned:
+    objective.name "ddpm" -> "text_ddpm", "rectified_flow" -> "text_rf"."""
+    c.objective.name = {"ddpm": "text_ddpm", "rectified_flow": "text_rf"}[c.objective.name]
+    c.model.class_conditional = False   # the caption is the condition
+    c.objective.cond_drop_prob = 0.1    # P(caption -> empty prompt) in training (CFG)
+    c.text = ml_collections.ConfigDict()
+    c.text.max_len = 16                 # tokens per caption, <bos> included (longer ones are cut)
+    c.text.width = 128                  # text encoder width D (the context is [B, max_len, D])
+    c.text.depth = 2                    # text encoder transformer blocks
+    c.text.num_heads = 4                # text encoder attention heads
+    c.text.vocab = ()                   # words; () = fitted from the training captions, saved in run.json
+    c.text.preview_prompts = tuple(preview_prompts)  # prompts of preview grids (cycled)
+    return c
+
+
+def text_smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A seconds-long text run on the 8x8 digits (class-name captions, no data directory)."""
+    c.data.name = "digits"
+    c.model.channel_mult = (1, 2)
+    c.model.attention_resolutions = (4,)
+    c.text.width = 16
+    c.text.depth = 1
+    c.text.num_heads = 2
+    c.text.preview_prompts = ("a 3", "an image of a 7")
+    return c
+
+
+def get_config(variant: str = ""):
+    base, _, smoke = variant.partition("_") if variant != "smoke" else ("", "", "smoke")
+    if base not in ("", "rf", "dit") or smoke not in ("", "smoke"):
+        raise ValueError(f"unknown variant {variant!r} of text_cifar10.py; expected one of '', 'rf', "
+                         f"'dit', 'smoke', 'rf_smoke', 'dit_smoke'")
+    c = common.base_config()
+    if base == "rf":
+        c = rectified_flow(c)
+        c.optim.learning_rate = 1e-3
+        c.sampler.num_steps = 25
+    c.data.name = "cifar10"
+    c.model.channels = 32
+    c.model.channel_mult = (1, 2, 2)
+    c.model.num_res_blocks = 1
+    c.model.attention_resolutions = (8,)
+    c.model.num_heads = 4
+    if base == "dit":
+        c.model.name = "dit"
+        c.model.patch_size = 2
+        c.model.depth = 6
+        c.model.hidden_size = 128
+        c.model.num_heads = 4
+    if base != "rf":
+        c.objective.schedule = "cosine"
+        c.optim.learning_rate = 1e-3
+        c.sampler.num_steps = 25
+    text_section(c, [f"a photo of a {k}" for k in CIFAR10_CLASSES])
+    c.optim.warmup_steps = 100
+    c.train.steps = 3000
+    c.train.batch_size = 64
+    c.train.ckpt_every = 500
+    c.train.sample_every = 1000
+    c.train.num_preview = 20
+    c.train.num_final_samples = 20
+    if smoke:
+        (dit_smoke if base == "dit" else common.smoke)(c)
+        text_smoke(c)
+    return c
