@@ -22,7 +22,7 @@ GENERIC_TEMPLATES = ("a {}", "an image of a {}", "a picture of a {}")
 # Fitzpatrick modifiers U+1F3FB..U+1F3FF, in the words of the Unicode emoji names (CLDR).
 _SKIN_TONES = {0x1F3FB: "light skin tone", 0x1F3FC: "medium light skin tone",
                0x1F3FD: "medium skin tone", 0x1F3FE: "medium dark skin tone", 0x1F3FF: "dark skin tone"}
-# joiners and presentation selectors carry no words; keycap U+20E3 reads as "keycap"
+# joiners and presentation selectors carry no words
 _SILENT = {0x200D, 0xFE0E, 0xFE0F}
 
 
@@ -41,6 +41,8 @@ def emoji_caption(codepoints: str) -> str:
             continue
         if cp in _SKIN_TONES:
             words.append(_SKIN_TONES[cp])
+        elif cp == 0x20E3:  # "combining enclosing keycap"
+            words.append("keycap")
         elif 0xE0020 <= cp <= 0xE007F:  # tag characters (subdivision flags: "gbeng")
             continue
         else:
