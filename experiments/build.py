@@ -672,3 +672,81 @@ OBJECTIVES["autoencoder_kl"] = build_autoencoder
 VALIDATORS["autoencoder_kl"] = _validate_autoencoder
 OBJECTIVES["latent_diffusion"] = build_latent_diffusion
 VALIDATORS["latent_diffusion"] = _validate_latent_diffusion
+
+
+# --- text-to-image --------------------------------------------------------------------------------
+# objective name -> the objective it conditions on captions (its fields, builder and validator)
+TEXT_OBJECTIVES = {"text_ddpm": "ddpm", "text_rf": "rectified_flow"}
+
+
+def _validate_text(c: ml_collections.ConfigDict) -> None:
+    VALIDATORS[TEXT_OBJECTIVES[c.objective.name]](c)
+    t = c.get("text")
+    _require(t is not None, "text", "a section (experiments/configs/text_cifar10.py: text_section)", t)
+    _require(not c.model.class_conditional, "model.class_conditional",
+             "False for a text-to-image run (the caption is the condition)", c.model.class_conditional)
+    _require(isinstance(t.max_len, int) and t.max_len >= 2, "text.max_len", "an int >= 2 (<bos> + a word)", t.max_len)
+    _require(t.num_heads >= 1, "text.num_heads", "a positive int", t.num_heads)
+    _require(t.width >= 1 and t.width % t.num_heads == 0, "text.width",
+             f"a positive multiple of text.num_heads={t.num_heads}", t.width)
+    _require(t.depth >= 0, "text.depth", "an int >= 0", t.depth)
+
+
+def text_tokenizer(c: ml_collections.ConfigDict):
+    """The run's tokenizer: config.text.vocab (fitted by batch_extras) and text.max_len."""
+    from gen_jax.nn.text import Tokenizer
+
+    if not c.text.vocab:
+        raise ValueError("config.text.vocab: expected the run's vocabulary (experiments.main fits it "
+                         "from the training captions through build.batch_extras), found it empty")
+    return Tokenizer(tuple(c.text.vocab), c.text.max_len)
+
+
+def batch_extras(c: ml_collections.ConfigDict, ds):
+    """Per-example arrays the training loop batches with the images: the dataset's own extras
+    (reflow pairs: {"noise": [N, H, W, C]}), plus {"tokens": [N, L]} of the dataset's captions
+    (gen_jax.data.captions) for text runs; None when there are none. An empty text.vocab is
+    fitted from these captions here, so the vocabulary is saved with the run (run.json)."""
+    extras = dict(getattr(ds, "extras", None) or {})
+    if c.objective.name not in TEXT_OBJECTIVES:
+        return extras or None
+    from gen_jax.data.captions import dataset_captions
+    from gen_jax.nn.text import Tokenizer
+
+    captions = dataset_captions(ds, c.data.dir or None, c.data.split, seed=c.seed)
+    if not c.text.vocab:
+        c.text.vocab = Tokenizer.fit(captions, c.text.max_len).vocab
+    tok = text_tokenizer(c)
+    cut = sum(tok.truncated(s) for s in captions)
+    if cut and jax.process_index() == 0:
+        print(f"gen_jax: {cut} of {len(captions)} captions are longer than text.max_len - 1 = "
+              f"{c.text.max_len - 1} words and were truncated")
+    extras["tokens"] = tok.encode(captions)
+    return extras
+
+
+def build_text(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """The base objective of TEXT_OBJECTIVES with its network wrapped in a text encoder
+    (nn.text.TextConditioned; backbone with cross_attention=True) and captions for labels."""
+    import dataclasses
+
+    from gen_jax.diffusion.text_objective import TextDiffusionObjective
+    from gen_jax.flow.text_objective import TextFlowObjective
+    from gen_jax.nn.text import TextConditioned, TextEncoder
+
+    del num_classes
+    t = c.text
+    tok = text_tokenizer(c)
+    base = OBJECTIVES[TEXT_OBJECTIVES[c.objective.name]](c, image_shape, None)
+    encoder = TextEncoder(tok.vocab_size, tok.max_len, t.width, t.depth, t.num_heads)
+    model = TextConditioned(base.model.clone(cross_attention=True), encoder)
+    cls = TextDiffusionObjective if c.objective.name == "text_ddpm" else TextFlowObjective
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    fields.update(model=model, num_classes=None, cond_drop_prob=c.objective.cond_drop_prob,
+                  tokenizer=tok, preview_prompts=tuple(t.preview_prompts))
+    return cls(**fields)
+
+
+for _name in TEXT_OBJECTIVES:
+    OBJECTIVES[_name] = build_text
+    VALIDATORS[_name] = _validate_text

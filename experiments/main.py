@@ -27,6 +27,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
     """Train from config c into workdir, then write samples.png. Returns the final state."""
     build.validate(c)
     ds = build.dataset(c)
+    extras = build.batch_extras(c, ds)  # text runs: {"tokens": [N, L]}; fits c.text.vocab if empty
     image_shape, num_classes = build.image_info(ds)
     objective = build.objective(c, image_shape, num_classes)
     build.save_run_info(workdir, c, image_shape, num_classes, ds.class_names)
@@ -41,7 +42,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
                   progress=progress, stop_after=stop_after, mesh=mesh, evaluate=evaluate,
-                  eval_every=c.train.get("eval_every", 0), extras=getattr(ds, "extras", None))
+                  eval_every=c.train.get("eval_every", 0), extras=extras)
     if int(state.step) >= c.train.steps and hasattr(objective, "sample"):
         s = c.sampler
         n = c.train.num_final_samples

@@ -3,6 +3,10 @@
 python -m experiments.sample --workdir=runs/mnist --sampler=ddim --steps=50 --eta=0 \
     --num=10000 --seed=0 --out=samples.npz
 
+Text-to-image runs (objective text_ddpm / text_rf) take prompts, tokenised with the run's vocabulary:
+python -m experiments.sample --workdir=runs/text_cifar10 --prompt "a photo of a cat" --guidance 4 \
+    --num=16 --out=cat.npz
+
 Sample i is drawn from key fold_in(PRNGKey(seed), i): the same seed gives the same samples
 whatever the batch size, device count or process count. A relative --out is placed inside --workdir.
 """
@@ -15,7 +19,7 @@ import numpy as np
 import jax
 from absl import app, flags, logging
 
-from experiments import multihost
+from experiments import build, multihost
 from experiments.sampling import (MASKS, generate, load_image, load_mask,  # noqa: F401
                                   load_objective_and_params, sample_keys, sampler_fn)
 from gen_jax.samplers import SAMPLERS
@@ -53,6 +57,9 @@ _INTERP = flags.DEFINE_integer("interpolate", 0, "GANs: a slerp grid of --num ro
                                "columns, row r from the latent of sample 2r to that of 2r+1 (0: off).")
 _TRUNC = flags.DEFINE_float("truncation", None, "GANs with a style generator (stylegan2): truncation "
                             "ψ, w = w_avg + ψ·(w - w_avg) (default: the config's sampler.truncation).")
+_PROMPT = flags.DEFINE_multi_string("prompt", None, "Text-to-image runs: the prompt (repeat the flag "
+                                    "for several; they cycle over the samples). Default: the run's "
+                                    "text.preview_prompts.")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -61,9 +68,17 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     multihost.initialize()
     workdir = _WORKDIR.value
+    if _PROMPT.value:
+        name = build.load_run_info(workdir)[0].objective.name
+        if name not in build.TEXT_OBJECTIVES:
+            raise app.UsageError(f"--prompt needs a text-to-image run (objective.name one of "
+                                 f"{sorted(build.TEXT_OBJECTIVES)}, which have a text encoder); "
+                                 f"{workdir} was trained with objective.name {name!r}, which has none")
     c, objective, state, class_names = load_objective_and_params(workdir, _STEP.value)
     if hasattr(objective, "student_sampler"):  # a distilled student: its own sampler and steps
         return _sample_student(objective, state, workdir)
+    if hasattr(objective, "tokenizer"):  # text-to-image: prompts instead of class labels
+        return _sample_text(c, objective, state.ema_params, workdir)
     if hasattr(objective, "velocity"):  # rectified flow: an ODE in t, its own samplers
         return _sample_flow(c, objective, state.ema_params, workdir)
     if not hasattr(objective, "schedule"):  # a GAN or VAE: one generator call, no sampler options
@@ -193,6 +208,56 @@ def _sample_student(objective, state, workdir):
                       guidance=_GUIDANCE.value, batch_size=_BATCH.value)
     ncols = objective.num_classes if labels is not None and _NUM.value % objective.num_classes == 0 else None
     _save(workdir, images, labels, ncols)
+
+
+def _sample_text(c, objective, params, workdir):
+    """Text-to-image: --prompt (cycled), --guidance (CFG against the empty prompt), --sampler,
+    --steps, --eta. Unknown words become <unk>, with a warning."""
+    from gen_jax.flow.samplers import FLOW_SAMPLERS
+
+    if _CLASS.value is not None or _NEG.value is not None or _CLF.value or _INIT.value or _MASK.value:
+        raise app.UsageError("--class/--negative_class/--classifier_workdir/--init-image/--mask are "
+                             "not available for a text-to-image run; use --prompt")
+    tok = objective.tokenizer
+    prompts = list(_PROMPT.value or objective.preview_prompts or [""])
+    for p in prompts:
+        unknown = tok.unknown_words(p)
+        if unknown:
+            logging.warning("prompt %r: %s not in the run's vocabulary (%d words; see text.vocab in "
+                            "%s/run.json) and become <unk>", p, ", ".join(repr(w) for w in unknown),
+                            len(tok.vocab), workdir)
+        if tok.truncated(p):
+            logging.warning("prompt %r is longer than text.max_len - 1 = %d words; the rest is cut",
+                            p, tok.max_len - 1)
+    num = _NUM.value
+    per_sample = [prompts[i % len(prompts)] for i in range(num)]
+    tokens = tok.encode(per_sample)
+    eta = 0.0
+    if hasattr(objective, "velocity"):  # rectified flow
+        sampler = _SAMPLER.value if _SAMPLER.value in FLOW_SAMPLERS else c.sampler.name
+        if _SAMPLER.value not in FLOW_SAMPLERS and _SAMPLER.value != "ddim":
+            raise app.UsageError(f"--sampler: a rectified-flow run takes one of {list(FLOW_SAMPLERS)}, "
+                                 f"got {_SAMPLER.value!r}")
+        steps = _STEPS.value or c.sampler.num_steps
+        if steps < 1:
+            raise app.UsageError(f"--steps must be >= 1, got {steps}")
+    else:
+        sampler, T = _SAMPLER.value, objective.schedule.num_timesteps
+        steps = _STEPS.value or (T if sampler == "ddpm" else c.sampler.num_steps)
+        if not 1 <= steps <= T:
+            raise app.UsageError(f"--steps must be in [1, {T}], got {steps}")
+        eta = _ETA.value if _ETA.value is not None else (1.0 if sampler == "euler_ancestral" else 0.0)
+    images = generate(objective, params, num=num, seed=_SEED.value, sampler=sampler, num_steps=steps,
+                      eta=eta, spacing=_SPACING.value, labels=tokens, guidance=_GUIDANCE.value,
+                      batch_size=_BATCH.value)
+    if jax.process_index() != 0:
+        return
+    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    np.savez(out, images=images, tokens=tokens, prompts=np.asarray(per_sample))
+    ncols = len(prompts) if 1 < len(prompts) and num % len(prompts) == 0 else None
+    grid = save_grid(os.path.splitext(out)[0] + ".png", images[:100], ncols=ncols)
+    print(f"wrote {out} ({images.shape}, guidance {_GUIDANCE.value}) and {grid}")
 
 
 def _sample_gan(objective, params, workdir):

@@ -4,7 +4,10 @@ x [B, H, W, C] is cut into p×p patches (a stride-p conv), each patch a token wi
 sin-cos position embedding; transformer blocks are modulated by the timestep (+ class) embedding
 through adaLN-Zero: LayerNorm without affine, then per-block shift/scale from the conditioning, and
 a gate on each residual branch. Modulation and output layers are zero-initialised, so a fresh
-model outputs exactly 0 and every block starts as the identity (paper §3.2).
+model outputs exactly 0 and every block starts as the identity (paper §3.2). Optional text
+conditioning (cross_attention=True): cross-attention to the token embeddings in each block, between
+self-attention and MLP (PixArt-α, Chen et al. 2023), and the pooled embedding added to the timestep
+embedding.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-from gen_jax.nn.layers import timestep_embedding
+from gen_jax.nn.layers import CrossAttention, timestep_embedding
 
 
 def patchify(x, p: int):
@@ -59,9 +62,10 @@ class DiTBlock(nn.Module):
     mlp_ratio: float = 4.0
     dropout: float = 0.0
     dtype: jnp.dtype | None = None
+    cross_attention: bool = False
 
     @nn.compact
-    def __call__(self, x, cond, train: bool):
+    def __call__(self, x, cond, train: bool, context=None):
         d = self.hidden_size
         mod = nn.Dense(6 * d, dtype=self.dtype, kernel_init=nn.initializers.zeros)(nn.silu(cond))
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = jnp.split(mod, 6, axis=-1)
@@ -69,6 +73,9 @@ class DiTBlock(nn.Module):
         h = modulate(ln()(x), shift_msa, scale_msa)
         h = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, dtype=self.dtype)(h)
         x = x + gate_msa[:, None] * h
+        if self.cross_attention:  # zero-initialised output: the block still starts as the identity
+            x = x + CrossAttention(self.num_heads, self.dtype, name="cross_attn")(
+                nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="cross_norm")(x), context.astype(x.dtype))
         h = modulate(ln()(x), shift_mlp, scale_mlp)
         h = nn.gelu(nn.Dense(int(d * self.mlp_ratio), dtype=self.dtype)(h), approximate=True)
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
@@ -79,7 +86,9 @@ class DiTBlock(nn.Module):
 class DiT(nn.Module):
     """ε/x0/v network. Call: (x [B,H,W,C], t [B], labels [B] int or None, train) -> [B,H,W,C_out],
     the same as UNet. H and W must be divisible by patch_size. Labels equal to num_classes (the
-    null class) mean "unconditional"; labels=None is the null class."""
+    null class) mean "unconditional"; labels=None is the null class. context [B, L, D]: text token
+    embeddings whose first token is the pooled one (nn.text.TextEncoder); used only when
+    cross_attention is set, ignored otherwise."""
 
     patch_size: int = 2
     hidden_size: int = 384
@@ -90,10 +99,11 @@ class DiT(nn.Module):
     num_classes: int | None = None
     out_channels: int | None = None
     frequency_dim: int = 256           # width of the sinusoidal timestep features
+    cross_attention: bool = False      # text conditioning by context (see the class docstring)
     dtype: jnp.dtype | None = None
 
     @nn.compact
-    def __call__(self, x, t, labels=None, train: bool = False):
+    def __call__(self, x, t, labels=None, train: bool = False, *, context=None):
         b, height, width, c_in = x.shape
         p, d = self.patch_size, self.hidden_size
         if height % p or width % p:
@@ -113,9 +123,16 @@ class DiT(nn.Module):
             if labels is None:
                 labels = jnp.full((b,), self.num_classes, jnp.int32)
             cond = cond + nn.Embed(self.num_classes + 1, d, dtype=self.dtype)(labels)
+        if self.cross_attention:
+            if context is None:
+                raise ValueError("DiT(cross_attention=True) needs context [B, L, D] (text embeddings)")
+            cond = cond + nn.Dense(d, dtype=self.dtype, name="context_proj")(context[:, 0])
+        else:
+            context = None
 
         for _ in range(self.depth):
-            h = DiTBlock(d, self.num_heads, self.mlp_ratio, self.dropout, self.dtype)(h, cond, train)
+            h = DiTBlock(d, self.num_heads, self.mlp_ratio, self.dropout, self.dtype,
+                         self.cross_attention)(h, cond, train, context)
 
         # Final adaLN layer: shift/scale, then a zero-initialised linear map back to patches.
         shift, scale = jnp.split(nn.Dense(2 * d, dtype=self.dtype, kernel_init=nn.initializers.zeros)(

@@ -38,3 +38,32 @@ class SelfAttention2D(nn.Module):
         y = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, dtype=self.dtype,
                                             out_kernel_init=nn.initializers.zeros)(y)
         return x + y.reshape(b, h, w, c)
+
+
+class CrossAttention(nn.Module):
+    """Multi-head cross-attention of tokens x [B, N, C] (queries) to context [B, L, D] (keys and
+    values), C-wide output. The output projection is zero-initialised, so a fresh layer outputs 0
+    (x + CrossAttention(x, c) starts as the identity, as in Stable Diffusion's and PixArt-α's
+    text conditioning). The caller normalises x and adds the residual."""
+
+    num_heads: int = 4
+    dtype: jnp.dtype | None = None
+
+    @nn.compact
+    def __call__(self, x, context):
+        return nn.MultiHeadDotProductAttention(num_heads=self.num_heads, dtype=self.dtype,
+                                               out_kernel_init=nn.initializers.zeros)(x, context)
+
+
+class CrossAttention2D(nn.Module):
+    """x [B, H, W, C] + CrossAttention(GroupNorm(x) over the H·W positions, context [B, L, D])."""
+
+    num_heads: int = 4
+    dtype: jnp.dtype | None = None
+
+    @nn.compact
+    def __call__(self, x, context):
+        b, h, w, c = x.shape
+        y = group_norm(c, dtype=self.dtype)(x).reshape(b, h * w, c)
+        y = CrossAttention(self.num_heads, self.dtype)(y, context.astype(y.dtype))
+        return x + y.reshape(b, h, w, c)

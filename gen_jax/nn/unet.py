@@ -2,7 +2,9 @@
 
 Residual blocks with GroupNorm and timestep scale/shift (AdaGN: h = GN(h)·(1 + s) + b),
 self-attention at chosen resolutions, channel multipliers per level, optional class embedding
-with a null class (index num_classes) for classifier-free guidance.
+with a null class (index num_classes) for classifier-free guidance; optional text conditioning
+(cross_attention=True): cross-attention to token embeddings after each self-attention, and the pooled
+embedding (context[:, 0]) added to the timestep embedding (Rombach et al. 2022, Stable Diffusion).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gen_jax.nn.layers import SelfAttention2D, group_norm, timestep_embedding
+from gen_jax.nn.layers import CrossAttention2D, SelfAttention2D, group_norm, timestep_embedding
 
 
 class ResBlock(nn.Module):
@@ -38,7 +40,8 @@ class UNet(nn.Module):
     """ε/x0/v network. Call: (x [B,H,W,C], t [B], labels [B] int or None, train) -> [B,H,W,C].
 
     H and W must be divisible by 2^(len(channel_mult) − 1). Labels equal to num_classes (the null
-    class) mean "unconditional".
+    class) mean "unconditional". context [B, L, D]: text token embeddings whose first token is the
+    pooled one (nn.text.TextEncoder); used only when cross_attention is set, ignored otherwise.
     """
 
     channels: int = 64
@@ -49,10 +52,11 @@ class UNet(nn.Module):
     dropout: float = 0.0
     num_classes: int | None = None
     out_channels: int | None = None
+    cross_attention: bool = False    # text conditioning by context (see the class docstring)
     dtype: jnp.dtype | None = None
 
     @nn.compact
-    def __call__(self, x, t, labels=None, train: bool = False):
+    def __call__(self, x, t, labels=None, train: bool = False, *, context=None):
         b, height, width, c_in = x.shape
         factor = 2 ** (len(self.channel_mult) - 1)
         if height % factor or width % factor:
@@ -66,6 +70,18 @@ class UNet(nn.Module):
             if labels is None:
                 labels = jnp.full((b,), self.num_classes, jnp.int32)
             emb = emb + nn.Embed(self.num_classes + 1, emb_dim, dtype=self.dtype)(labels)
+        if self.cross_attention:
+            if context is None:
+                raise ValueError("UNet(cross_attention=True) needs context [B, L, D] (text embeddings)")
+            emb = emb + nn.Dense(emb_dim, dtype=self.dtype, name="context_proj")(context[:, 0])
+        else:
+            context = None
+
+        def attend(h):  # self-attention, then (text runs) cross-attention to the context
+            h = SelfAttention2D(self.num_heads, self.dtype)(h)
+            if context is not None:
+                h = CrossAttention2D(self.num_heads, self.dtype)(h, context)
+            return h
 
         h = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x)
         skips = [h]
@@ -73,14 +89,14 @@ class UNet(nn.Module):
             for _ in range(self.num_res_blocks):
                 h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, emb, train)
                 if h.shape[1] in self.attention_resolutions:
-                    h = SelfAttention2D(self.num_heads, self.dtype)(h)
+                    h = attend(h)
                 skips.append(h)
             if level != len(self.channel_mult) - 1:
                 h = nn.Conv(h.shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype)(h)
                 skips.append(h)
 
         h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
-        h = SelfAttention2D(self.num_heads, self.dtype)(h)
+        h = attend(h)
         h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
 
         for level, mult in reversed(list(enumerate(self.channel_mult))):
@@ -88,7 +104,7 @@ class UNet(nn.Module):
                 h = jnp.concatenate([h, skips.pop()], axis=-1)
                 h = ResBlock(self.channels * mult, self.dropout, self.dtype)(h, emb, train)
                 if h.shape[1] in self.attention_resolutions:
-                    h = SelfAttention2D(self.num_heads, self.dtype)(h)
+                    h = attend(h)
             if level != 0:
                 bb, hh, ww, cc = h.shape
                 h = jax.image.resize(h, (bb, hh * 2, ww * 2, cc), "nearest")
