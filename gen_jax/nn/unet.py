@@ -38,7 +38,8 @@ class UNet(nn.Module):
     """ε/x0/v network. Call: (x [B,H,W,C], t [B], labels [B] int or None, train) -> [B,H,W,C].
 
     H and W must be divisible by 2^(len(channel_mult) − 1). Labels equal to num_classes (the null
-    class) mean "unconditional".
+    class) mean "unconditional". control: ControlNet residuals (gen_jax/nn/controlnet.py), one per
+    skip connection in order, then one for the middle block; None leaves the network unchanged.
     """
 
     channels: int = 64
@@ -52,7 +53,7 @@ class UNet(nn.Module):
     dtype: jnp.dtype | None = None
 
     @nn.compact
-    def __call__(self, x, t, labels=None, train: bool = False):
+    def __call__(self, x, t, labels=None, train: bool = False, *, control=None):
         b, height, width, c_in = x.shape
         factor = 2 ** (len(self.channel_mult) - 1)
         if height % factor or width % factor:
@@ -82,6 +83,12 @@ class UNet(nn.Module):
         h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
         h = SelfAttention2D(self.num_heads, self.dtype)(h)
         h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
+        if control is not None:  # ControlNet (Zhang et al. 2023, fig. 3): added to skips and middle
+            if len(control) != len(skips) + 1:
+                raise ValueError(f"control: expected {len(skips) + 1} residuals (skips + middle), "
+                                 f"got {len(control)}")
+            skips = [s + r for s, r in zip(skips, control)]
+            h = h + control[-1]
 
         for level, mult in reversed(list(enumerate(self.channel_mult))):
             for _ in range(self.num_res_blocks + 1):
