@@ -30,16 +30,14 @@ def nets():
     base = _perturbed(jax.jit(unet.init)(jax.random.PRNGKey(1), X, T, Y)["params"], jax.random.PRNGKey(2))
     cn = controlnet_for(unet, hint_channels=4)
     control = jax.jit(cn.init)(jax.random.PRNGKey(3), X, HINT, T, Y)["params"]
-    return unet, base, cn, copy_encoder_params(control, base)
 
-
-def _combined(unet, base, cn, control, hint=HINT):
     @jax.jit
-    def f(base, control, hint):
+    def combined(control, hint):
         residuals = cn.apply({"params": control}, X, hint, T, Y)
         return unet.apply({"params": base}, X, T, Y, control=residuals)
 
-    return f(base, control, hint)
+    plain = jax.jit(unet.apply)({"params": base}, X, T, Y)
+    return base, copy_encoder_params(control, base), combined, plain
 
 
 def test_unet_without_control_is_unchanged():
@@ -64,7 +62,7 @@ def test_unet_without_control_is_unchanged():
 def test_encoder_is_copied_from_the_unet(nets):
     """Every ControlNet parameter outside the hint encoder and the zero convolutions has the
     U-Net's name and shape and is copied from it."""
-    unet, base, cn, control = nets
+    base, control, _, _ = nets
     copied = [k for k in control if k not in ADDED]
     assert len(copied) == 11  # 2 Dense, Embed, 2 Conv (input, downsample), 4 ResBlock, 2 attention
     for k in copied:
@@ -76,20 +74,18 @@ def test_encoder_is_copied_from_the_unet(nets):
 
 
 def test_zero_init_combined_model_equals_the_pretrained_one(nets):
-    unet, base, cn, control = nets
-    np.testing.assert_array_equal(_combined(unet, base, cn, control),
-                                  jax.jit(unet.apply)({"params": base}, X, T, Y))
+    _, control, combined, plain = nets
+    np.testing.assert_array_equal(combined(control, HINT), plain)
 
 
 def test_nonzero_zero_convs_make_the_output_follow_the_hint(nets):
     """With the zero convolutions (and the hint encoder's last conv) moved off zero, the output
     changes, and differs between two hints."""
-    unet, base, cn, control = nets
+    _, control, combined, plain = nets
     k1, k2 = jax.random.split(jax.random.PRNGKey(7))
     moved = dict(control, zero_convs=_perturbed(control["zero_convs"], k1, 0.1),
                  hint_encoder=_perturbed(control["hint_encoder"], k2, 0.1))
-    plain = jax.jit(unet.apply)({"params": base}, X, T, Y)
-    out = _combined(unet, base, cn, moved)
+    out = combined(moved, HINT)
     assert float(jnp.abs(out - plain).mean()) > 1e-2 * float(jnp.abs(plain).mean())
-    other = _combined(unet, base, cn, moved, hint=1.0 - HINT)
+    other = combined(moved, 1.0 - HINT)
     assert float(jnp.abs(out - other).mean()) > 1e-3 * float(jnp.abs(plain).mean())
