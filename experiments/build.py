@@ -750,3 +750,62 @@ def build_text(c: ml_collections.ConfigDict, image_shape, num_classes):
 for _name in TEXT_OBJECTIVES:
     OBJECTIVES[_name] = build_text
     VALIDATORS[_name] = _validate_text
+
+
+# --- controlnet -----------------------------------------------------------------------------------
+CONTROLNET_BASES = ("ddpm", "rectified_flow")
+
+
+def _validate_controlnet(c: ml_collections.ConfigDict) -> None:
+    from gen_jax.flow.samplers import FLOW_SAMPLERS
+    from gen_jax.utils.conditions import CONDITIONS
+
+    o = c.objective
+    _require(bool(o.base_workdir), "objective.base_workdir",
+             f"the workdir of a trained U-Net run (objective {CONTROLNET_BASES})", o.base_workdir)
+    _require(o.base_step >= 0, "objective.base_step", "an int >= 0 (0: latest)", o.base_step)
+    _require(o.condition in CONDITIONS, "objective.condition", f"one of {sorted(CONDITIONS)}", o.condition)
+    _require(c.model.hint_channels >= 1, "model.hint_channels", "a positive int", c.model.hint_channels)
+    try:
+        bc, _, _, _ = load_run_info(o.base_workdir)
+    except FileNotFoundError as e:
+        raise ValueError(f"config.objective.base_workdir: {e}") from None
+    _require(bc.objective.name in CONTROLNET_BASES, "objective.base_workdir",
+             f"a run with objective.name in {CONTROLNET_BASES}", bc.objective.name)
+    _require(bc.model.name == "unet", "objective.base_workdir", "a run with model.name 'unet'", bc.model.name)
+    if bc.objective.name == "rectified_flow":
+        _require(c.sampler.name in FLOW_SAMPLERS, "sampler.name",
+                 f"one of {list(FLOW_SAMPLERS)} (the base is a rectified-flow run)", c.sampler.name)
+    else:
+        _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
+        T = bc.objective.num_timesteps
+        _require(1 <= c.sampler.num_steps <= T, "sampler.num_steps", f"an int in [1, {T}]", c.sampler.num_steps)
+
+
+def build_controlnet(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """A ControlNet on the frozen U-Net of objective.base_workdir (its EMA parameters at
+    objective.base_step), trained on condition maps of c.data's images; its preview maps come from
+    the first test images."""
+    from experiments.sampling import load_objective_and_params
+    from gen_jax.data import load_dataset
+    from gen_jax.diffusion.controlnet_objective import ControlNetObjective
+    from gen_jax.nn.controlnet import controlnet_for
+
+    o = c.objective
+    _, base, base_state, _ = load_objective_and_params(o.base_workdir, o.base_step or None)
+    _require(tuple(base.image_shape) == tuple(image_shape), "data.name",
+             f"images of the base run's shape {tuple(base.image_shape)}", tuple(image_shape))
+    _require(not base.num_classes or num_classes == base.num_classes, "data.name",
+             f"a dataset with the base run's {base.num_classes} classes", num_classes)
+    tx, lr = optimizer(c)
+    n = max(c.train.num_preview, c.train.num_final_samples)
+    preview = load_dataset(c.data.name, c.data.dir or None, "test").images[:n]
+    threshold = o.edge_threshold if o.condition == "edges" else None
+    return ControlNetObjective(base=base, controlnet=controlnet_for(base.model, c.model.hint_channels),
+                               base_params=base_state.ema_params, tx=tx, lr_schedule=lr,
+                               condition=o.condition, threshold=threshold,
+                               ema_decay=c.optim.ema_decay, preview_images=preview)
+
+
+OBJECTIVES["controlnet"] = build_controlnet
+VALIDATORS["controlnet"] = _validate_controlnet

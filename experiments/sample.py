@@ -60,6 +60,9 @@ _TRUNC = flags.DEFINE_float("truncation", None, "GANs with a style generator (st
 _PROMPT = flags.DEFINE_multi_string("prompt", None, "Text-to-image runs: the prompt (repeat the flag "
                                     "for several; they cycle over the samples). Default: the run's "
                                     "text.preview_prompts.")
+_CONTROL = flags.DEFINE_string("control-image", None, "ControlNet runs: the image whose condition "
+                               "map (edges or mask, as trained) the samples follow: a PNG/JPEG path "
+                               "or test:INDEX / train:INDEX from the run's dataset.")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -79,6 +82,10 @@ def main(argv):
         return _sample_student(objective, state, workdir)
     if hasattr(objective, "tokenizer"):  # text-to-image: prompts instead of class labels
         return _sample_text(c, objective, state.ema_params, workdir)
+    if c.objective.name == "controlnet":
+        return _sample_control(c, objective, state.ema_params, workdir)
+    if _CONTROL.value:
+        raise app.UsageError("--control-image needs a ControlNet run (objective.name 'controlnet')")
     if hasattr(objective, "velocity"):  # rectified flow: an ODE in t, its own samplers
         return _sample_flow(c, objective, state.ema_params, workdir)
     if not hasattr(objective, "schedule"):  # a GAN or VAE: one generator call, no sampler options
@@ -288,6 +295,54 @@ def _sample_gan(objective, params, workdir):
         images = generate(objective, params, num=num, seed=_SEED.value, sampler="gan", num_steps=1,
                           labels=labels, batch_size=_BATCH.value)
     _save(workdir, images, labels, ncols, max(100, cols * num if cols else 0))
+
+
+def _sample_control(c, objective, params, workdir):
+    """ControlNet: --num samples following the condition map of --control-image, with the base
+    family's samplers (--sampler/--steps/--eta/--spacing; default: the config's). The grid's first
+    tile is the condition map; the .npz also holds it as "hint" (uint8, 255 = edge)."""
+    from gen_jax.flow.samplers import FLOW_SAMPLERS
+
+    if not _CONTROL.value:
+        raise app.UsageError("--control-image is required for a ControlNet run (test:INDEX or an "
+                             "image path)")
+    if hasattr(objective.base, "velocity"):  # rectified-flow base
+        sampler = c.sampler.name if _SAMPLER.value == "ddim" else _SAMPLER.value  # ddim: the default
+        if sampler not in FLOW_SAMPLERS:
+            raise app.UsageError(f"--sampler: a rectified-flow base takes one of "
+                                 f"{list(FLOW_SAMPLERS)}, got {sampler!r}")
+        steps = _STEPS.value or c.sampler.num_steps
+        if steps < 1:
+            raise app.UsageError(f"--steps must be >= 1, got {steps}")
+    else:
+        sampler, T = _SAMPLER.value, objective.base.schedule.num_timesteps
+        steps = _STEPS.value or (T if sampler == "ddpm" else c.sampler.num_steps)
+        if not 1 <= steps <= T:
+            raise app.UsageError(f"--steps must be in [1, {T}], got {steps}")
+    labels = _labels(objective, _NUM.value)
+    x_ref = load_image(_CONTROL.value, objective.image_shape, c.data.name, c.data.dir or None)
+    conditional = labels is not None
+
+    @jax.jit
+    def fn(params, keys, lab, num_steps, eta, guidance, x_ref, *unused):
+        return objective.sample(params, keys, control_image=x_ref, sampler=sampler,
+                                num_steps=num_steps, eta=eta, labels=lab if conditional else None,
+                                guidance=guidance, spacing=_SPACING.value)
+
+    eta = _ETA.value if _ETA.value is not None else (1.0 if sampler == "euler_ancestral" else 0.0)
+    images = generate(objective, params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
+                      num_steps=steps, eta=eta, labels=labels, guidance=_GUIDANCE.value,
+                      batch_size=_BATCH.value, fn=fn, x_ref=x_ref)
+    if jax.process_index() != 0:
+        return
+    hint = to_uint8(np.asarray(objective.hint(x_ref[None]))[0] * 2.0 - 1.0)
+    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    np.savez(out, images=images, hint=hint, **({} if labels is None else {"labels": labels}))
+    shown = np.concatenate([np.broadcast_to(hint, (1, *hint.shape[:2], images.shape[-1])),
+                            images[:99]])
+    grid = save_grid(os.path.splitext(out)[0] + ".png", shown)
+    print(f"wrote {out} ({images.shape}) and {grid}")
 
 
 if __name__ == "__main__":

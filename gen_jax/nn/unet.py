@@ -42,6 +42,8 @@ class UNet(nn.Module):
     H and W must be divisible by 2^(len(channel_mult) − 1). Labels equal to num_classes (the null
     class) mean "unconditional". context [B, L, D]: text token embeddings whose first token is the
     pooled one (nn.text.TextEncoder); used only when cross_attention is set, ignored otherwise.
+    control: ControlNet residuals (gen_jax/nn/controlnet.py), one per skip connection in order,
+    then one for the middle block; None leaves the network unchanged.
     """
 
     channels: int = 64
@@ -56,7 +58,7 @@ class UNet(nn.Module):
     dtype: jnp.dtype | None = None
 
     @nn.compact
-    def __call__(self, x, t, labels=None, train: bool = False, *, context=None):
+    def __call__(self, x, t, labels=None, train: bool = False, *, context=None, control=None):
         b, height, width, c_in = x.shape
         factor = 2 ** (len(self.channel_mult) - 1)
         if height % factor or width % factor:
@@ -98,6 +100,12 @@ class UNet(nn.Module):
         h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
         h = attend(h)
         h = ResBlock(h.shape[-1], self.dropout, self.dtype)(h, emb, train)
+        if control is not None:  # ControlNet (Zhang et al. 2023, fig. 3): added to skips and middle
+            if len(control) != len(skips) + 1:
+                raise ValueError(f"control: expected {len(skips) + 1} residuals (skips + middle), "
+                                 f"got {len(control)}")
+            skips = [s + r for s, r in zip(skips, control)]
+            h = h + control[-1]
 
         for level, mult in reversed(list(enumerate(self.channel_mult))):
             for _ in range(self.num_res_blocks + 1):

@@ -1,0 +1,184 @@
+"""Do ControlNet samples follow the given edges? Measured on MNIST.
+
+python -m experiments.bench_controlnet --data_dir=../shared/data --out_dir=runs/bench_controlnet
+
+Trains (or resumes; a finished run is not trained again) the base model
+(configs/controlnet_mnist.py:base) in OUT/base and the ControlNet on it (configs/controlnet_mnist.py)
+in OUT/controlnet. Then the Sobel edge map of test image i (i < --num) is the condition of sample i,
+and the edge map of each sample (the same operator and threshold) is scored against it: boundary F1
+with a 1-pixel tolerance and IoU (gen_jax/metrics/edge_agreement.py), for
+  controlnet   the ControlNet samples,
+  base         the base model's samples from the same noise (it ignores the condition),
+  other_digit  the real test image i + num (the agreement of two unrelated real digits),
+and the share of samples that the MNIST classifier (gen_jax/metrics/weights) labels as the digit of
+the condition's image. Writes controlnet.json, controlnet.md and controlnet.png (rows: test image |
+its edge map = the condition | 4 ControlNet samples | the base sample) to --figure_dir (default
+OUT). --variant=smoke: the configs' smoke variants on the embedded digits (for tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags, logging
+
+from experiments import main as main_lib
+from experiments.configs import controlnet_mnist
+from experiments.sampling import load_objective_and_params, sample_keys
+from gen_jax.data import load_dataset
+from gen_jax.metrics.edge_agreement import edge_f1, iou
+from gen_jax.utils.images import save_grid, to_uint8
+
+_OUT = flags.DEFINE_string("out_dir", "runs/bench_controlnet", "Directory for the two workdirs.")
+_FIG = flags.DEFINE_string("figure_dir", None, "Where the JSON, Markdown and PNG go (default: out_dir).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the configs').")
+_VARIANT = flags.DEFINE_enum("variant", "", ["", "smoke"], "smoke: tiny configs on digits.")
+_BASE_STEPS = flags.DEFINE_integer("base_steps", None, "Base training steps (default: config's).")
+_STEPS = flags.DEFINE_integer("steps", None, "ControlNet training steps (default: config's).")
+_NUM = flags.DEFINE_integer("num", 200, "Conditions (test images) scored, one sample each.")
+_ROWS = flags.DEFINE_integer("rows", 8, "Rows of the PNG grid.")
+_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+_BATCH = flags.DEFINE_integer("batch_size", 100, "Samples per call.")
+
+
+def configs(variant: str, data_dir, base_steps, steps, out_dir):
+    """(base config, ControlNet config) with the bench's overrides."""
+    smoke = variant == "smoke"
+    cb = controlnet_mnist.get_config("base_smoke" if smoke else "base")
+    cc = controlnet_mnist.get_config("smoke" if smoke else "")
+    for c in (cb, cc):
+        if smoke:
+            c.data.name = "digits"
+        if data_dir:
+            c.data.dir = data_dir
+    if base_steps:
+        cb.train.steps = base_steps
+    if steps:
+        cc.train.steps = steps
+    cc.objective.base_workdir = os.path.join(out_dir, "base")
+    return cb, cc
+
+
+def _mean_se(v) -> dict:
+    v = np.asarray(v, np.float64)
+    return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0}
+
+
+def evaluate(objective, params, images, labels, num: int, seed: int, batch_size: int, opts: dict,
+             classifier=None) -> tuple[dict, dict]:
+    """Scores of ControlNet samples, base samples (same noise) and unrelated real digits against the
+    edge maps of images[:num] (images[num:2num] are the unrelated digits). opts: the sampler's
+    options (sampler, num_steps, ...). Returns (scores, the arrays)."""
+
+    @jax.jit
+    def both(params, keys, hint):
+        x = objective.sample(params, keys, hint=hint, **opts)
+        x_base = objective.base.sample(params["base"], keys, **opts)
+        return x, x_base
+
+    cond = np.asarray(objective.hint(jnp.asarray(images[:num])))
+    samples, base = [], []
+    for s in range(0, num, batch_size):
+        e = min(num, s + batch_size)
+        x, xb = both(params, jnp.asarray(sample_keys(seed, s, e - s)), jnp.asarray(cond[s:e]))
+        samples.append(np.asarray(x))
+        base.append(np.asarray(xb))
+    samples, base = np.concatenate(samples), np.concatenate(base)
+    other = images[num:2 * num]
+    scores = {}
+    for name, x in (("controlnet", samples), ("base", base), ("other_digit", other)):
+        edges = objective.hint(jnp.asarray(x))
+        scores[name] = {"edge_f1_tol1": _mean_se(edge_f1(edges, cond, tolerance=1)[2]),
+                        "edge_iou": _mean_se(iou(edges, cond))}
+        if classifier is not None:
+            from gen_jax.metrics.feature_nets import predict_labels
+
+            same = predict_labels(classifier, x) == labels[:num]
+            scores[name]["same_digit"] = _mean_se(same.astype(np.float64))
+    return scores, {"cond": cond, "samples": samples, "base": base}
+
+
+def figure(path, objective, params, images, rows: int, seed: int, opts: dict, per_row: int = 4):
+    """Rows: test image | its condition map | per_row ControlNet samples | base sample (the noise of
+    the first ControlNet sample)."""
+    cond = objective.hint(jnp.asarray(images[:rows]))
+    hint = jnp.repeat(cond, per_row, axis=0)
+    keys = jnp.asarray(sample_keys(seed + 1, 0, rows * per_row))
+    x = jax.jit(lambda p, k, h: objective.sample(p, k, hint=h, **opts))(params, keys, hint)
+    xb = jax.jit(lambda p, k: objective.base.sample(p, k, **opts))(params["base"], keys[::per_row])
+    c = images.shape[-1]
+    tiles = []
+    for r in range(rows):
+        tiles += [images[r], np.broadcast_to(np.asarray(cond[r]) * 2 - 1, images[r].shape[:2] + (c,)),
+                  *np.asarray(x[r * per_row:(r + 1) * per_row]), np.asarray(xb[r])]
+    return save_grid(path, to_uint8(np.stack(tiles)), ncols=per_row + 3)
+
+
+def markdown(result: dict) -> str:
+    s = result["scores"]
+    cols = ["edge_f1_tol1", "edge_iou"] + (["same_digit"] if "same_digit" in s["controlnet"] else [])
+    lines = [f"ControlNet on MNIST: agreement of the samples' Sobel edges with the condition (the "
+             f"edges of test image i), {result['num']} conditions, one sample each "
+             f"({result['sampler']}); mean ± standard error.", "",
+             "| samples | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    names = {"controlnet": "ControlNet", "base": "base model (ignores the condition)",
+             "other_digit": "another real test digit"}
+    for k in ("controlnet", "base", "other_digit"):
+        lines.append(f"| {names[k]} | " + " | ".join(
+            f"{s[k][m]['mean']:.3f} ± {s[k][m]['se']:.3f}" for m in cols) + " |")
+    lines += ["", f"Base: {result['base_steps']} steps; ControlNet: {result['controlnet_steps']} "
+              f"steps; {result['hardware']}; wall time {result['wall_s']:.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def run(variant: str, out_dir: str, figure_dir: str | None = None, data_dir=None, base_steps=None,
+        steps=None, num: int = 200, rows: int = 8, seed: int = 0, batch_size: int = 100) -> dict:
+    t0 = time.time()
+    figure_dir = figure_dir or out_dir
+    cb, cc = configs(variant, data_dir, base_steps, steps, out_dir)
+    main_lib.run(cb, os.path.join(out_dir, "base"), progress=False)
+    main_lib.run(cc, os.path.join(out_dir, "controlnet"), progress=False)
+    _, objective, state, _ = load_objective_and_params(os.path.join(out_dir, "controlnet"))
+    test = load_dataset(cc.data.name, cc.data.dir or None, "test")
+    if len(test.images) < 2 * num:
+        raise ValueError(f"--num={num}: needs {2 * num} test images, the split has {len(test.images)}")
+    classifier = None
+    if variant != "smoke":
+        from gen_jax.metrics.feature_nets import load_feature_net
+
+        classifier = load_feature_net(cc.data.name)
+    opts = dict(sampler=cc.sampler.name, num_steps=cc.sampler.num_steps)
+    scores, _ = evaluate(objective, state.ema_params, test.images, test.labels, num, seed,
+                         batch_size, opts, classifier)
+    os.makedirs(figure_dir, exist_ok=True)
+    png = figure(os.path.join(figure_dir, "controlnet.png"), objective, state.ema_params,
+                 test.images, rows, seed, opts)
+    result = {"scores": scores, "num": num, "seed": seed, "base_steps": cb.train.steps,
+              "controlnet_steps": cc.train.steps, "condition": cc.objective.condition,
+              "edge_threshold": cc.objective.edge_threshold,
+              "sampler": f"{cc.sampler.name}, {cc.sampler.num_steps} steps",
+              "hardware": f"{jax.device_count()} {jax.default_backend()} device(s) "
+                          f"(2 shared CPU cores when cpu)",
+              "wall_s": time.time() - t0, "figure": os.path.basename(png)}
+    with open(os.path.join(figure_dir, "controlnet.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    with open(os.path.join(figure_dir, "controlnet.md"), "w") as f:
+        f.write(markdown(result))
+    return result
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    r = run(_VARIANT.value, _OUT.value, _FIG.value, _DATA_DIR.value, _BASE_STEPS.value, _STEPS.value,
+            _NUM.value, _ROWS.value, _SEED.value, _BATCH.value)
+    print(markdown(r))
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,153 @@
+"""The ControlNet objective (Zhang et al. 2023): the base objective's loss (DDPM ε/x0/v or flow
+matching) with the base U-Net frozen and a ControlNet, fed the condition map of each training
+image, trained alone. The training loop calls init / step / preview and nothing else.
+
+State: params = {"base": frozen U-Net params, "control": ControlNet params}; only "control" has
+an optimiser state and an EMA, and "base" leaves every step bit-identical. Sampling reuses the base
+objective's samplers: its network becomes the combined model (_Controlled), whose parameters carry
+the condition map as params["hint"].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from gen_jax.diffusion.losses import diffusion_loss
+from gen_jax.flow.rectified_flow import flow_matching_loss
+from gen_jax.nn.controlnet import ControlNet, copy_encoder_params
+from gen_jax.nn.unet import UNet
+from gen_jax.train.state import TrainState, gradient_step
+from gen_jax.utils.conditions import condition_map
+
+
+@dataclasses.dataclass(frozen=True)
+class _Controlled:
+    """The base U-Net with ControlNet residuals, called like a linen module by the base objective:
+    apply({"params": {"base", "control", "hint" [B', H, W, Ch]}}, x [B,H,W,C], t, labels, ...)."""
+
+    unet: UNet
+    controlnet: ControlNet
+
+    def apply(self, variables, x, t, labels=None, train: bool = False, rngs=None):
+        p = variables["params"]
+        hint = p["hint"]
+        if hint.shape[0] != x.shape[0]:  # classifier-free guidance stacks [cond; uncond] batches
+            hint = jnp.tile(hint, (x.shape[0] // hint.shape[0], 1, 1, 1))
+        control = self.controlnet.apply({"params": p["control"]}, x, hint, t, labels, train=train,
+                                        rngs=rngs)
+        return self.unet.apply({"params": p["base"]}, x, t, labels, train=train, rngs=rngs,
+                               control=control)
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlNetObjective:
+    base: Any                        # DiffusionObjective | FlowObjective whose model is a UNet
+    controlnet: ControlNet           # controlnet_for(base.model)
+    base_params: Any = dataclasses.field(compare=False, repr=False)  # the pretrained U-Net's params
+    tx: optax.GradientTransformation = None
+    lr_schedule: Callable = None
+    condition: str = "edges"         # a name in gen_jax.utils.conditions.CONDITIONS
+    threshold: float | None = None   # the condition's threshold (None: its default)
+    ema_decay: float = 0.999
+    preview_images: Any = dataclasses.field(default=None, compare=False, repr=False)
+    # [N, H, W, C] images whose condition maps preview() and sample() without one use
+
+    def __post_init__(self):
+        if not isinstance(self.base.model, UNet):
+            raise ValueError(f"ControlNet needs a U-Net base model, got {type(self.base.model).__name__}")
+        condition_map(self.condition, jnp.zeros((1, 3, 3, 1)), self.threshold)  # validates the name
+
+    @property
+    def image_shape(self):
+        return self.base.image_shape
+
+    @property
+    def num_classes(self):
+        return self.base.num_classes
+
+    @property
+    def inner(self):
+        """The base objective with the combined network (params: {"base", "control", "hint"})."""
+        return dataclasses.replace(self.base, model=_Controlled(self.base.model, self.controlnet))
+
+    def hint(self, x):
+        """The condition map [B, H, W, Ch] of images x [B, H, W, C] in [-1, 1]."""
+        return condition_map(self.condition, x, self.threshold)
+
+    # --- training -------------------------------------------------------------------------
+    def init(self, key, batch_size: int = 2) -> TrainState:
+        """ControlNet encoder copied from the base U-Net, hint encoder random (last conv zero),
+        zero convolutions zero."""
+        k_params, k_state = jax.random.split(key)
+        x = jnp.zeros((batch_size, *self.image_shape), jnp.float32)
+        t = jnp.zeros((batch_size,), jnp.float32)
+        labels = jnp.zeros((batch_size,), jnp.int32) if self.num_classes else None
+        control = self.controlnet.init({"params": k_params}, x, self.hint(x), t, labels)["params"]
+        base = jax.tree.map(jnp.asarray, self.base_params)
+        control = copy_encoder_params(control, base)
+        return TrainState(step=jnp.zeros((), jnp.int32), params={"base": base, "control": control},
+                          ema_params={"base": base, "control": jax.tree.map(jnp.copy, control)},
+                          opt_state=self.tx.init(control), rng=jnp.asarray(k_state))
+
+    def loss(self, base_params, control_params, batch: dict, key):
+        """The base objective's loss on batch {"image", "label"} through the combined model, the
+        condition map computed from batch["image"] (labels dropped as the base was trained)."""
+        inner = self.inner
+        k_loss, k_drop, k_cfg = jax.random.split(key, 3)
+        labels = batch.get("label") if self.num_classes else None
+        if labels is not None and inner.cond_drop_prob > 0:
+            drop = jax.random.bernoulli(k_cfg, inner.cond_drop_prob, labels.shape)
+            labels = jnp.where(drop, self.num_classes, labels)
+        params = {"base": jax.lax.stop_gradient(base_params), "control": control_params,
+                  "hint": self.hint(batch["image"])}
+        rngs = {"dropout": k_drop}
+        if hasattr(inner, "velocity"):  # rectified flow
+            velocity = lambda x_t, t: inner._apply(params, x_t, t, labels, rngs)
+            return flow_matching_loss(velocity, batch["image"], k_loss, sampling=inner.time_sampling,
+                                      mean=inner.logit_mean, scale=inner.logit_scale,
+                                      shift=inner.shift)
+        return diffusion_loss(inner._apply, params, inner.schedule, batch["image"], k_loss,
+                              inner.prediction, labels, rngs=rngs)
+
+    def step(self, state: TrainState, batch: dict):
+        """One optimiser step of the ControlNet; params["base"] is passed through untouched."""
+        base = state.params["base"]
+        view = state.replace(params=state.params["control"], ema_params=state.ema_params["control"])
+        view, metrics = gradient_step(view, lambda p, k: self.loss(base, p, batch, k), self.tx,
+                                      self.lr_schedule, self.ema_decay)
+        return view.replace(params={"base": base, "control": view.params},
+                            ema_params={"base": base, "control": view.ema_params}), metrics
+
+    # --- sampling -------------------------------------------------------------------------
+    def sample(self, params, key, num: int | None = None, *, control_image=None, hint=None, **kw):
+        """Images [N, H, W, C] following a condition: hint [N or 1, H, W, Ch] (a condition map), or
+        control_image [N or 1, H, W, C] / [H, W, C] (its map is computed); neither: the maps of
+        preview_images (cycling). params: {"base", "control"}. **kw: the base objective's sample
+        options (sampler, num_steps, eta, labels, guidance, spacing, shift, ...)."""
+        n = num if jnp.ndim(key) == 1 else key.shape[0]
+        if hint is None:
+            if control_image is None:
+                if self.preview_images is None:
+                    raise ValueError("sample: give hint or control_image (no preview_images)")
+                control_image = jnp.asarray(self.preview_images)[jnp.arange(n) % len(self.preview_images)]
+            control_image = jnp.asarray(control_image, jnp.float32)
+            if control_image.ndim == 3:
+                control_image = control_image[None]
+            hint = self.hint(control_image)
+        hint = jnp.broadcast_to(hint, (n, *hint.shape[1:]))
+        return self.inner.sample({**params, "hint": hint}, key, num, **kw)
+
+    def preview(self, params, key, num: int):
+        """The training loop's grid on preview_images' maps: the base family's preview sampler
+        (Euler for rectified flow, DDIM for DDPM), labels cycling."""
+        labels = jnp.arange(num) % self.num_classes if self.num_classes else None
+        if hasattr(self.base, "velocity"):
+            return self.sample(params, key, num, sampler="euler", num_steps=self.base.preview_steps,
+                               labels=labels)
+        return self.sample(params, key, num, sampler="ddim",
+                           num_steps=min(50, self.base.schedule.num_timesteps), labels=labels)
