@@ -30,6 +30,7 @@ from experiments import build
 from experiments.configs import ddpm_cifar10, ddpm_mnist, dit_mnist
 from experiments.sampling import sample_keys, sampler_fn
 from gen_jax.train import sharding
+from gen_jax.utils.cost import lowered_flops
 
 # Dense bf16 peak per chip, TFLOP/s (vendor figures, without sparsity).
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "TPU v4": 275.0,
@@ -74,13 +75,6 @@ def peak_flops(device_kind: str, override_tflops: float = 0.0) -> float | None:
     return None
 
 
-def xla_flops(lowered) -> float:
-    """FLOPs of a lowered (not yet partitioned) computation, from XLA's HLO cost analysis."""
-    cost = lowered.cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    return float(cost["flops"])
-
-
 def _timed(fn, *args, repeats: int) -> float:
     """Median seconds of fn(*args) after one untimed call."""
     jax.block_until_ready(fn(*args))
@@ -115,7 +109,7 @@ def measure(name: str, dtype: str, *, batch_size: int, steps: int, repeats: int,
                       donate_argnums=0)
     t0 = time.perf_counter()
     lowered = step_fn.lower(state, batch)
-    step_flops = xla_flops(lowered)
+    step_flops = lowered_flops(lowered)
     step_fn = lowered.compile()
     compile_s = time.perf_counter() - t0
     for _ in range(2):
@@ -132,7 +126,7 @@ def measure(name: str, dtype: str, *, batch_size: int, steps: int, repeats: int,
     fwd = jax.jit(lambda p, x, t, y: model.apply({"params": p}, x, t, y), out_shardings=batch_sh)
     t_in = sharding.put_batch(rng.integers(0, c.objective.num_timesteps, batch_size).astype(np.int32), mesh)
     args = (state.ema_params, batch["image"], t_in, batch["label"])
-    fwd_flops = xla_flops(fwd.lower(*args))
+    fwd_flops = lowered_flops(fwd.lower(*args))
     fwd_s = _timed(fwd, *args, repeats=repeats)
 
     row = {"model": name, "dtype": dtype, "params": n_params, "batch": batch_size, "devices": n_dev,

@@ -9,13 +9,14 @@ import pytest
 from experiments import bench_throughput as bt
 from experiments import build
 from experiments.configs import ddpm_mnist, dit_mnist
+from gen_jax.utils.cost import lowered_flops
 
 
 def test_xla_flops_of_a_dense_layer_is_2_b_in_out():
     layer = nn.Dense(48, use_bias=False)
     x = jnp.ones((16, 32))
     p = layer.init(jax.random.PRNGKey(0), x)
-    assert bt.xla_flops(jax.jit(layer.apply).lower(p, x)) == 2 * 16 * 32 * 48
+    assert lowered_flops(jax.jit(layer.apply).lower(p, x)) == 2 * 16 * 32 * 48
 
 
 def test_peak_lookup_by_device_kind():
