@@ -53,18 +53,6 @@ MODELS = {"unet_mnist": (ddpm_mnist.get_config, (28, 28, 1), 10),
           "unet_cifar10": (ddpm_cifar10.get_config, (32, 32, 3), 10),
           "dit_b2": (dit_b2_config, (32, 32, 3), 10)}
 
-_MODELS = flags.DEFINE_list("models", list(MODELS), f"Rows to measure, from {list(MODELS)}.")
-_DTYPES = flags.DEFINE_list("dtypes", ["float32", "bfloat16"], "Compute dtypes (model.dtype).")
-_BATCH = flags.DEFINE_integer("batch_size", 128, "Global batch of every call.")
-_STEPS = flags.DEFINE_integer("steps", 20, "Timed train steps (after two untimed ones).")
-_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed network / sampler calls (median).")
-_SAMPLE_STEPS = flags.DEFINE_integer("sample_steps", 50, "DDIM steps of the sampler row (0: skip).")
-_PEAK = flags.DEFINE_float("peak_tflops", 0.0, "Dense bf16 peak per device, TFLOP/s (0: look up "
-                           "the device kind in PEAK_TFLOPS; none on CPU).")
-_VARIANT = flags.DEFINE_enum("variant", "", ["", "smoke"], "Config variant (smoke: tiny, for tests).")
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_throughput", "Where results.{json,md} go.")
-
-
 def peak_flops(device_kind: str, override_tflops: float = 0.0) -> float | None:
     """Dense bf16 peak FLOP/s of one device: the override, else PEAK_TFLOPS by device kind."""
     if override_tflops:
@@ -176,27 +164,44 @@ def markdown(rows) -> str:
 
 def main(argv):
     del argv
-    unknown = [m for m in _MODELS.value if m not in MODELS]
+    F = flags.FLAGS
+    unknown = [m for m in F.models if m not in MODELS]
     if unknown:
         raise app.UsageError(f"--models: unknown {unknown}; expected names from {list(MODELS)}")
-    bad = [d for d in _DTYPES.value if d not in build.DTYPES]
+    bad = [d for d in F.dtypes if d not in build.DTYPES]
     if bad:
         raise app.UsageError(f"--dtypes: unknown {bad}; expected names from {list(build.DTYPES)}")
-    os.makedirs(_OUT.value, exist_ok=True)
+    os.makedirs(F.out_dir, exist_ok=True)
     rows = []
-    for name in _MODELS.value:
-        for dtype in _DTYPES.value:
-            row = measure(name, dtype, batch_size=_BATCH.value, steps=_STEPS.value,
-                          repeats=_REPEATS.value, sample_steps=_SAMPLE_STEPS.value,
-                          variant=_VARIANT.value, peak_tflops=_PEAK.value)
+    for name in F.models:
+        for dtype in F.dtypes:
+            row = measure(name, dtype, batch_size=F.batch_size, steps=F.steps,
+                          repeats=F.repeats, sample_steps=F.sample_steps,
+                          variant=F.variant, peak_tflops=F.peak_tflops)
             rows.append(row)
             print(json.dumps(row), flush=True)
-            with open(os.path.join(_OUT.value, "results.json"), "w") as f:
+            with open(os.path.join(F.out_dir, "results.json"), "w") as f:
                 json.dump(rows, f, indent=1)
-            with open(os.path.join(_OUT.value, "results.md"), "w") as f:
+            with open(os.path.join(F.out_dir, "results.md"), "w") as f:
                 f.write(markdown(rows))
     print(markdown(rows))
 
 
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other benches that define flags of the same names."""
+    flags.DEFINE_list("models", list(MODELS), f"Rows to measure, from {list(MODELS)}.")
+    flags.DEFINE_list("dtypes", ["float32", "bfloat16"], "Compute dtypes (model.dtype).")
+    flags.DEFINE_integer("batch_size", 128, "Global batch of every call.")
+    flags.DEFINE_integer("steps", 20, "Timed train steps (after two untimed ones).")
+    flags.DEFINE_integer("repeats", 5, "Timed network / sampler calls (median).")
+    flags.DEFINE_integer("sample_steps", 50, "DDIM steps of the sampler row (0: skip).")
+    flags.DEFINE_float("peak_tflops", 0.0, "Dense bf16 peak per device, TFLOP/s (0: look up "
+                      "the device kind in PEAK_TFLOPS; none on CPU).")
+    flags.DEFINE_enum("variant", "", ["", "smoke"], "Config variant (smoke: tiny, for tests).")
+    flags.DEFINE_string("out_dir", "runs/bench_throughput", "Where results.{json,md} go.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

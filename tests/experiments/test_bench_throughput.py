@@ -61,3 +61,14 @@ def test_one_row_counts_flops_and_mfu_consistently():
     assert row["sample_images_per_s"] > 0 and row["sample_mfu"] > 0
     md = bt.markdown([row])
     assert "| dit_b2 | float32 |" in md and "1 TFLOP/s" in md
+
+
+def test_command_line_rejects_an_unknown_model(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-m", "experiments.bench_throughput", "--models=unet_mnist,foo",
+                        f"--out_dir={tmp_path}"], capture_output=True, text=True, cwd=repo, timeout=300)
+    assert r.returncode != 0 and "--models: unknown ['foo']" in r.stderr
