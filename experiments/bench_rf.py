@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 
 import jax
@@ -134,7 +135,7 @@ def main(argv):
     meta = {"num_fid": _NUM_FID.value, "num_real": _NUM_REAL.value, "num_pairs": _PAIRS.value,
             "pair_sampler": _PAIR_SAMPLER.value, "pair_steps": _PAIR_STEPS.value,
             "num_straight": _NUM_STRAIGHT.value, "straight_steps": _STRAIGHT_STEPS.value,
-            "command": "python -m experiments.bench_rf --data_dir=../shared/data --out_dir=runs/bench_rf"}
+            "command": " ".join(["python -m experiments.bench_rf", *sys.argv[1:]])}
 
     def save():
         json.dump(res, open(path, "w"), indent=1)
