@@ -69,11 +69,9 @@ def _mean_se(v) -> dict:
     return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0}
 
 
-def evaluate(objective, params, images, labels, num: int, seed: int, batch_size: int, opts: dict,
-             classifier=None) -> tuple[dict, dict]:
-    """Scores of ControlNet samples, base samples (same noise) and unrelated real digits against the
-    edge maps of images[:num] (images[num:2num] are the unrelated digits). opts: the sampler's
-    options (sampler, num_steps, ...). Returns (scores, the arrays)."""
+def sampler(objective, opts: dict):
+    """A jitted (params, keys [B, 2], hint [B, H, W, Ch]) -> (ControlNet samples, base samples from
+    the same noise), both [B, H, W, C]."""
 
     @jax.jit
     def both(params, keys, hint):
@@ -81,14 +79,29 @@ def evaluate(objective, params, images, labels, num: int, seed: int, batch_size:
         x_base = objective.base.sample(params["base"], keys, **opts)
         return x, x_base
 
+    return both
+
+
+def _sample(both, params, hint, seed: int, batch_size: int):
+    """Sample i from key fold_in(seed, i) on hint[i], in batches of batch_size (the last one padded,
+    so one compilation serves every call)."""
+    n = len(hint)
+    xs, bs = [], []
+    for s in range(0, n, batch_size):
+        idx = np.minimum(np.arange(s, s + batch_size), n - 1)
+        keys = sample_keys(seed, s, batch_size)
+        x, xb = both(params, jnp.asarray(keys), jnp.asarray(hint[idx]))
+        xs.append(np.asarray(x)[: n - s])
+        bs.append(np.asarray(xb)[: n - s])
+    return np.concatenate(xs), np.concatenate(bs)
+
+
+def evaluate(objective, both, params, images, labels, num: int, seed: int, batch_size: int,
+             classifier=None) -> dict:
+    """Scores of ControlNet samples, base samples (same noise) and unrelated real digits against the
+    edge maps of images[:num] (images[num:2num] are the unrelated digits)."""
     cond = np.asarray(objective.hint(jnp.asarray(images[:num])))
-    samples, base = [], []
-    for s in range(0, num, batch_size):
-        e = min(num, s + batch_size)
-        x, xb = both(params, jnp.asarray(sample_keys(seed, s, e - s)), jnp.asarray(cond[s:e]))
-        samples.append(np.asarray(x))
-        base.append(np.asarray(xb))
-    samples, base = np.concatenate(samples), np.concatenate(base)
+    samples, base = _sample(both, params, cond, seed, batch_size)
     other = images[num:2 * num]
     scores = {}
     for name, x in (("controlnet", samples), ("base", base), ("other_digit", other)):
@@ -100,22 +113,20 @@ def evaluate(objective, params, images, labels, num: int, seed: int, batch_size:
 
             same = predict_labels(classifier, x) == labels[:num]
             scores[name]["same_digit"] = _mean_se(same.astype(np.float64))
-    return scores, {"cond": cond, "samples": samples, "base": base}
+    return scores
 
 
-def figure(path, objective, params, images, rows: int, seed: int, opts: dict, per_row: int = 4):
-    """Rows: test image | its condition map | per_row ControlNet samples | base sample (the noise of
-    the first ControlNet sample)."""
-    cond = objective.hint(jnp.asarray(images[:rows]))
-    hint = jnp.repeat(cond, per_row, axis=0)
-    keys = jnp.asarray(sample_keys(seed + 1, 0, rows * per_row))
-    x = jax.jit(lambda p, k, h: objective.sample(p, k, hint=h, **opts))(params, keys, hint)
-    xb = jax.jit(lambda p, k: objective.base.sample(p, k, **opts))(params["base"], keys[::per_row])
+def figure(path, objective, both, params, images, rows: int, seed: int, batch_size: int,
+           per_row: int = 4):
+    """Rows: test image | its condition map | per_row ControlNet samples | the base sample from the
+    noise of the first of them (seed + 1)."""
+    cond = np.asarray(objective.hint(jnp.asarray(images[:rows])))
+    x, xb = _sample(both, params, np.repeat(cond, per_row, axis=0), seed + 1, batch_size)
     c = images.shape[-1]
     tiles = []
     for r in range(rows):
-        tiles += [images[r], np.broadcast_to(np.asarray(cond[r]) * 2 - 1, images[r].shape[:2] + (c,)),
-                  *np.asarray(x[r * per_row:(r + 1) * per_row]), np.asarray(xb[r])]
+        tiles += [images[r], np.broadcast_to(cond[r] * 2 - 1, images[r].shape[:2] + (c,)),
+                  *x[r * per_row:(r + 1) * per_row], xb[r * per_row]]
     return save_grid(path, to_uint8(np.stack(tiles)), ncols=per_row + 3)
 
 
@@ -152,12 +163,12 @@ def run(variant: str, out_dir: str, figure_dir: str | None = None, data_dir=None
         from gen_jax.metrics.feature_nets import load_feature_net
 
         classifier = load_feature_net(cc.data.name)
-    opts = dict(sampler=cc.sampler.name, num_steps=cc.sampler.num_steps)
-    scores, _ = evaluate(objective, state.ema_params, test.images, test.labels, num, seed,
-                         batch_size, opts, classifier)
+    both = sampler(objective, dict(sampler=cc.sampler.name, num_steps=cc.sampler.num_steps))
+    scores = evaluate(objective, both, state.ema_params, test.images, test.labels, num, seed,
+                      batch_size, classifier)
     os.makedirs(figure_dir, exist_ok=True)
-    png = figure(os.path.join(figure_dir, "controlnet.png"), objective, state.ema_params,
-                 test.images, rows, seed, opts)
+    png = figure(os.path.join(figure_dir, "controlnet.png"), objective, both, state.ema_params,
+                 test.images, rows, seed, batch_size)
     result = {"scores": scores, "num": num, "seed": seed, "base_steps": cb.train.steps,
               "controlnet_steps": cc.train.steps, "condition": cc.objective.condition,
               "edge_threshold": cc.objective.edge_threshold,

@@ -55,7 +55,9 @@ def get_config(variant: str = ""):
     if variant == "base":
         return c
     if variant == "base_smoke":
-        return common.smoke(c)
+        c = common.smoke(c)
+        c.train.sample_every = 0        # rf configs' smoke runs test the preview; this one needn't
+        return c
     c = controlnet(c)
     c.optim.learning_rate = 1e-3
     c.optim.warmup_steps = 50

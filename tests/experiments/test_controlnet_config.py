@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_controlnet_smoke_bench_and_command_line(tmp_path):
-    r = bench_controlnet.run("smoke", str(tmp_path), num=4, rows=2, batch_size=4)
+    r = bench_controlnet.run("smoke", str(tmp_path), num=4, rows=1, batch_size=4)
     for name in ("controlnet", "base", "other_digit"):
         assert 0.0 <= r["scores"][name]["edge_f1_tol1"]["mean"] <= 1.0
     assert json.loads((tmp_path / "controlnet.json").read_text())["num"] == 4
@@ -44,3 +44,20 @@ def test_controlnet_smoke_bench_and_command_line(tmp_path):
     edges = np.asarray(sobel_edges(load_dataset("digits", split="test").images[:1]))[0]
     np.testing.assert_array_equal(z["hint"] == 255, edges == 1)  # the map of test image 0
     assert (cn_dir / "c.png").exists()
+
+
+def test_bad_controlnet_fields_name_the_field(tmp_path):
+    import pytest
+
+    from experiments import build
+    from experiments.configs import controlnet_mnist
+
+    c = controlnet_mnist.get_config("smoke")
+    with pytest.raises(ValueError, match="config.objective.base_workdir"):
+        build.validate(c)  # no base run named
+    c.objective.base_workdir = str(tmp_path)
+    with pytest.raises(ValueError, match="config.objective.base_workdir: .*run.json not found"):
+        build.validate(c)
+    c.objective.condition = "canny"
+    with pytest.raises(ValueError, match="config.objective.condition"):
+        build.validate(c)
