@@ -1,6 +1,7 @@
 """GAN configs end to end: the smoke variants train two steps through experiments.main.run and
 write samples.png; bad values name their config field."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from PIL import Image
 from experiments import build
 from experiments.configs import dcgan_mnist, sngan_mnist, stylegan2_mnist, wgan_gp_mnist
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(os.environ.get("GEN_JAX_DATA_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 
 
 @pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
@@ -20,6 +21,8 @@ def test_smoke_trains_two_steps_and_writes_samples(tmp_path, config):
 
     c = config.get_config("smoke")
     c.data.dir = str(DATA)
+    if config is dcgan_mnist:  # class-conditional (embedding in G, projection D), sampled by class
+        c.model.class_conditional = True
     state = run(c, str(tmp_path), progress=False)
     assert int(state.step) == 2
     assert sorted(state.params) == ["d", "g"]
@@ -55,12 +58,23 @@ def _sample_cli(wd, *args):
 
 
 def _check_sample_cli(wd):
-    """experiments.sample on a GAN workdir: plain samples, and a slerp grid whose row ends are
-    samples 0 and 1 of the same seed."""
-    plain = _sample_cli(wd, "--num=3", "--out=s.npz")
-    grid = _sample_cli(wd, "--num=1", "--interpolate=5", "--out=i.npz")
+    """experiments.sample --class=3 on a conditional GAN workdir: the library's samples of label 3
+    (sample i from fold_in(key(seed), i), no guidance), and a slerp grid whose row ends are samples
+    0 and 1 of the same seed and class."""
+    import jax
+
+    from experiments.sampling import load_objective_and_params
+    from gen_jax.utils.images import to_uint8
+
+    plain = _sample_cli(wd, "--num=3", "--class=3", "--out=s.npz")
+    grid = _sample_cli(wd, "--num=1", "--class=3", "--interpolate=5", "--out=i.npz")
     assert plain.shape == (3, 28, 28, 1) and grid.shape == (5, 28, 28, 1)
-    assert (wd / "i.png").exists()
+    assert (wd / "i.png").exists() and (np.load(wd / "s.npz")["labels"] == 3).all()
+    _, obj, state, _ = load_objective_and_params(str(wd))
+    want = obj.sample(state.ema_params, jax.random.PRNGKey(0), 3, labels=np.full(3, 3))
+    np.testing.assert_allclose(plain, to_uint8(want), atol=1)
+    other = obj.sample(state.ema_params, jax.random.PRNGKey(0), 3, labels=np.full(3, 5))
+    assert np.abs(np.asarray(other) - np.asarray(want)).max() > 1e-3  # the label matters
     np.testing.assert_allclose(grid[0], plain[0], atol=1)  # uint8: rounding may differ by 1
     np.testing.assert_allclose(grid[-1], plain[1], atol=1)
     assert np.abs(grid[2].astype(int) - plain[0]).max() > 0
@@ -76,29 +90,6 @@ def test_digits_conditional_gan_builds_and_samples_per_class():
     p = obj.init(jax.random.PRNGKey(0)).ema_params
     x = obj.sample(p, jax.random.PRNGKey(1), 4, labels=np.array([0, 1, 2, 3]))
     assert x.shape == (4, 8, 8, 1)
-
-
-def test_sample_command_draws_a_conditional_gan_by_class(tmp_path):
-    # class-conditional sampling without guidance: experiments.sample --class=3 on a conditional
-    # DCGAN workdir gives the library's samples for label 3 (sample i from fold_in(key(seed), i))
-    import jax
-
-    from experiments.main import run
-    from experiments.sampling import load_objective_and_params
-
-    c = dcgan_mnist.get_config("smoke")
-    c.data.name = "digits"
-    c.model.class_conditional = True
-    run(c, str(tmp_path), progress=False)
-    three = _sample_cli(tmp_path, "--num=4", "--class=3", "--out=c3.npz")
-    assert (np.load(tmp_path / "c3.npz")["labels"] == 3).all()
-    _, obj, state, _ = load_objective_and_params(str(tmp_path))
-    want = obj.sample(state.ema_params, jax.random.PRNGKey(0), 4, labels=np.full(4, 3))
-    from gen_jax.utils.images import to_uint8
-
-    np.testing.assert_allclose(three, to_uint8(want), atol=1)
-    other = obj.sample(state.ema_params, jax.random.PRNGKey(0), 4, labels=np.full(4, 5))
-    assert np.abs(np.asarray(other) - np.asarray(want)).max() > 1e-3  # the label matters
 
 
 @pytest.mark.parametrize("field,value", [
