@@ -5,9 +5,9 @@ fakes) with a discriminator that overpowers the generator (D's learning rate ×1
 ~100 steps, G's gradient dies and G stops learning: its samples stay noise that the MNIST
 classifier files under about half the classes (class coverage ~0.5, normalised entropy ~0.55), recall
 0, FID ~390, while the healthy run reaches all 10 classes (see experiments/bench_gan.py
---mode=collapse). k-NN precision (k = 3) stays high (~0.99) and density too (0.55 vs 0.31
-healthy) for this noise: real outliers with large k-NN balls hold it; PRDC coverage does not
-(0.006 vs 0.079 healthy, 600 steps at model.channels = 16).
+--mode=collapse and docs/gans.md). The k-NN precision of the collapsed noise depends on the run:
+~0.99 was seen in one 600-step run (real outliers with large k-NN balls hold it), 0.05 in the
+200-step run of docs/gans.md (500 samples, model.channels = 16); PRDC coverage stays near 0.
 
 python -m experiments.main --config=experiments/configs/gan_collapse_mnist.py \
     --workdir=runs/gan_collapse_mnist --config.data.dir=../shared/data
