@@ -56,7 +56,8 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
         if jax.process_index() == 0:
             ncols = num_classes if objective.num_classes and n % num_classes == 0 else None
             path = save_grid(os.path.join(workdir, "samples.png"), to_uint8(x), ncols=ncols)
-            how = f"{s.name}, {s.num_steps} steps" if hasattr(objective, "schedule") or hasattr(objective, "velocity") else "one generator call"
+            iterative = hasattr(objective, "schedule") or hasattr(objective, "velocity")
+            how = f"{s.name}, {s.num_steps} steps" if iterative else "one generator call"
             print(f"wrote {path} ({how})")
     return state
 
