@@ -624,8 +624,8 @@ def _validate_latent_diffusion(c: ml_collections.ConfigDict) -> None:
 
 
 def latent_scale_of(ae_workdir: str, objective, params, step: int, c: ml_collections.ConfigDict) -> float:
-    """The latent scale factor 1/std of the posterior means of the first objective.scale_batch
-    training images, stored with the autoencoder run (ae_workdir/latent_scale.json) the first time
+    """The latent scale factor 1/std of the posterior means of objective.scale_batch random
+    training images (seed config.seed), stored with the autoencoder run (ae_workdir/latent_scale.json) the first time
     and read from there after (recomputed when the autoencoder's checkpoint step changed)."""
     import numpy as np
 
@@ -635,13 +635,15 @@ def latent_scale_of(ae_workdir: str, objective, params, step: int, c: ml_collect
             rec = json.load(f)
         if rec.get("checkpoint_step") == step and rec.get("num_images") == c.objective.scale_batch:
             return float(rec["scale"])
-    images = np.asarray(dataset(c).images[: c.objective.scale_batch])
+    images = dataset(c).images  # random rows: a split may be sorted by class (the CIFAR-10 copy is)
+    images = images[np.sort(np.random.default_rng(c.seed).choice(
+        len(images), min(c.objective.scale_batch, len(images)), replace=False))]
     scale = float(jax.jit(objective.latent_scale)(params, images))
     if jax.process_index() == 0:
         with open(path, "w") as f:
             json.dump({"scale": scale, "std": 1.0 / scale, "num_images": int(len(images)),
                        "data": c.data.name, "checkpoint_step": step,
-                       "estimator": "1/std of the posterior means of the first num_images training images"},
+                       "estimator": f"1/std of the posterior means of num_images random training images (seed {c.seed})"},
                       f, indent=1)
     return scale
 

@@ -44,7 +44,6 @@ def test_smoke_trains_and_its_samples_decode_to_the_image_shape(runs):
 
 
 def test_rectified_flow_base_on_the_same_autoencoder_samples_images(runs):
-    _, c, _ = runs
     c = ldm_cifar10.get_config("smoke")
     c.objective.autoencoder_workdir = str(runs[0] / "ae")
     c.objective.base, c.sampler.name = "rectified_flow", "euler"
