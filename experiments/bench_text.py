@@ -173,7 +173,7 @@ def main(argv):
     with open(os.path.join(out_dir, "bench_text.md"), "w") as f:
         f.write(markdown(info, rows, class_names))
     tiles, ncols = grid_order(samples, len(class_names), _GRID_COLS.value)
-    save_grid(os.path.join(out_dir, "bench_text.png"), tiles, ncols=ncols, min_size=0)
+    save_grid(os.path.join(out_dir, "bench_text.png"), tiles, ncols=ncols)
     print(markdown(info, rows, class_names))
     print(f"wrote {out_dir}/bench_text.{{json,md,png}}")
 

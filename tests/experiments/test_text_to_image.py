@@ -49,14 +49,6 @@ def test_prompt_on_a_run_without_text_encoder_is_a_clear_error(tmp_path):
     assert "--prompt needs a text-to-image run" in r.stderr and "'ddpm'" in r.stderr
 
 
-def test_dit_text_smoke_trains_two_steps(tmp_path):
-    from experiments.main import run
-
-    state = run(text_to_image.get_config("dit_smoke"), str(tmp_path), progress=False)
-    assert int(state.step) == 2
-    assert "cross_attn" in state.params["backbone"]["DiTBlock_0"]
-
-
 @pytest.mark.parametrize("field,value", [("text.max_len", 1), ("text.width", 15),
                                          ("model.class_conditional", True)])
 def test_bad_text_fields_are_named(field, value):

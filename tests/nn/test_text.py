@@ -61,12 +61,12 @@ def _perturbed(params, key, scale=0.1):
 
 
 @pytest.mark.parametrize("net", [
-    UNet(channels=8, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(4,), num_heads=2,
+    UNet(channels=4, channel_mult=(1,), num_res_blocks=1, attention_resolutions=(4,), num_heads=1,
          num_classes=3),
-    DiT(patch_size=2, hidden_size=16, depth=2, num_heads=2, num_classes=3, frequency_dim=16),
+    DiT(patch_size=2, hidden_size=8, depth=1, num_heads=2, num_classes=3, frequency_dim=8),
 ], ids=["unet", "dit"])
 def test_context_is_ignored_without_cross_attention_and_changes_output_with_it(net):
-    x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 3))
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 3))
     t = jnp.array([3, 7])
     labels = jnp.array([0, 2])
     ctx = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 16))
