@@ -42,7 +42,8 @@ def consistency_fn(teacher: TeacherODE, params, labels=None, sigma_data=0.5, gui
     def f(x_t, t):
         x0, _ = predict(x_t, t)
         k_skip, c_out = (_bcast(v, x_t) for v in skip_out(*teacher.alpha_sigma(t), sigma_data))
-        return k_skip * x_t + c_out * x0
+        # at the clean end the network is not used at all (0·inf would be NaN there)
+        return k_skip * x_t + jnp.where(c_out > 0, c_out * x0, 0.0)
 
     return f
 

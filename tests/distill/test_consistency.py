@@ -12,21 +12,22 @@ from gen_jax.distill.teacher import TeacherODE
 
 
 class Garbage:
-    """Any network: the boundary condition must hold whatever it outputs."""
+    """Any network, one that even blows up at the clean end: the boundary condition must hold
+    whatever it outputs."""
 
     image_shape, num_classes = SHAPE, None
 
     def __init__(self, kind):
         self.kind = kind
         if kind == "flow":
-            self.velocity = lambda p, l=None, g=1.0: (lambda x, t: 5.0 * x - 2.0)
+            self.velocity = lambda p, l=None, g=1.0: (lambda x, t: (5.0 * x - 2.0) / t[:, None, None, None])
         else:
             from gen_jax.diffusion.schedules import make_schedule
 
             self.schedule = make_schedule("linear", 1000)
 
     def denoiser(self, params, labels=None, guidance=1.0):
-        return lambda x, t: (10.0 * x + 3.0, -x)
+        return lambda x, t: ((10.0 * x + 3.0) / (t[:, None, None, None] + 1.0), -x)
 
 
 @pytest.mark.parametrize("kind", ["diffusion", "flow"])
@@ -71,15 +72,15 @@ def test_consistency_sampler_fori_loop_agrees_with_debug_loop(kind):
 
 
 @pytest.mark.parametrize("kind", ["diffusion", "flow"])
-def test_one_step_consistency_student_learns_the_teachers_ode(kind):
+def test_one_step_consistency_student_beats_the_one_step_teacher(kind):
     """Consistency distillation on an 8-point grid from a teacher = exact Gaussian model + a
-    zero-init correction: the 1-step student's sample std moves from the 1-step teacher's most of
-    the way to the 8-step teacher's."""
+    zero-init correction: the 1-step teacher collapses toward the mean (std ≈ 0); the 1-step
+    student's sample std is at least twice as close to the data's."""
     base = diffusion_objective() if kind == "diffusion" else flow_objective()
     mu, s = (analytic.MU, analytic.S) if kind == "diffusion" else (gaussian_flow.MU, gaussian_flow.S)
     teacher_params = base.init(jax.random.PRNGKey(0)).params
     objective = ConsistencyDistillObjective(TeacherODE(base), teacher_params, base.tx, base.lr_schedule,
-                                            num_scales=8, target_ema=0.9, ema_decay=0.9)
+                                            num_scales=8, target_ema=0.5, ema_decay=0.9)
 
     def body(state, k):
         x0 = mu + s * jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(1), k), (256, *SHAPE))
@@ -88,6 +89,5 @@ def test_one_step_consistency_student_learns_the_teachers_ode(kind):
     state = jax.jit(lambda st: jax.lax.scan(body, st, jnp.arange(300))[0])(objective.init(jax.random.PRNGKey(0)))
     key = jax.random.PRNGKey(7)
     student = float(objective.sample(state.ema_params, key, 2000, num_steps=1).std())
-    run = jax.jit(lambda n: base.sample(teacher_params, key, 2000, num_steps=n))  # DDIM / Euler
-    teacher_1, teacher_8 = float(run(jnp.int32(1)).std()), float(run(jnp.int32(8)).std())
-    assert abs(student - teacher_8) < 0.25 * abs(teacher_8 - teacher_1), (student, teacher_1, teacher_8)
+    teacher = float(base.sample(teacher_params, key, 2000, num_steps=1).std())  # DDIM / Euler
+    assert abs(student - s) < 0.5 * abs(teacher - s), (student, teacher, s)

@@ -1,6 +1,7 @@
-"""End-to-end: tiny teacher workdirs (a DDPM and a rectified flow, written at initialisation:
-run.json + a checkpoint), their progressive and consistency students train two steps through
-experiments.main (the :smoke configs), and sample from their workdirs."""
+"""End-to-end: a tiny DDPM teacher workdir (default.py:smoke written at initialisation: run.json +
+a checkpoint), its progressive and consistency students train two steps through experiments.main
+(the :smoke configs), and sample from their workdirs. (Flow teachers go through the same code;
+tests/distill/test_progressive.py and test_consistency.py train students of both kinds.)"""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from experiments import build, main, sampling
-from experiments.configs import consistency_distill_mnist, default, progressive_distill_mnist, rf_default
+from experiments.configs import consistency_distill_mnist, default, progressive_distill_mnist
 
 from gen_jax.train import checkpoint
 
@@ -20,18 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def teachers(tmp_path_factory):
-    """Teacher workdirs as experiments.main leaves them (untrained: no step to compile)."""
-    root = tmp_path_factory.mktemp("teachers")
-    for name, cfg in (("ddpm", default), ("flow", rf_default)):
-        c = cfg.get_config("smoke")
-        ds = build.dataset(c)
-        shape, classes = build.image_info(ds)
-        objective = build.objective(c, shape, classes)
-        build.save_run_info(str(root / name), c, shape, classes, ds.class_names)
-        mngr = checkpoint.manager(str(root / name / "checkpoints"))
-        checkpoint.save(mngr, objective.init(jax.random.PRNGKey(0)), wait=True)
-    return root
+def teacher(tmp_path_factory):
+    """A teacher workdir as experiments.main leaves it (untrained: no train step to compile)."""
+    wd = tmp_path_factory.mktemp("teacher")
+    c = default.get_config("smoke")
+    ds = build.dataset(c)
+    shape, classes = build.image_info(ds)
+    objective = build.objective(c, shape, classes)
+    build.save_run_info(str(wd), c, shape, classes, ds.class_names)
+    checkpoint.save(checkpoint.manager(str(wd / "checkpoints")), objective.init(jax.random.PRNGKey(0)),
+                    wait=True)
+    return wd
 
 
 def _student(cfg, teacher_wd, tmp_path, **fields):
@@ -45,10 +45,10 @@ def _student(cfg, teacher_wd, tmp_path, **fields):
     return wd
 
 
-def test_progressive_student_of_a_ddpm_samples_with_the_teachers_ddim(teachers, tmp_path):
+def test_progressive_student_samples_with_the_teachers_ddim(teacher, tmp_path):
     """Two 1-step rounds (4 -> 2 -> 1); the student's samples are DDIM samples of the student's
     parameters through the teacher's own objective (the same on-device sampler), bit for bit."""
-    wd = _student(progressive_distill_mnist, teachers / "ddpm", tmp_path)
+    wd = _student(progressive_distill_mnist, teacher, tmp_path)
     _, student, state, _ = sampling.load_objective_and_params(str(wd))
     assert student.student_steps == 1 and student.student_steps_at(1) == 2
     labels = np.arange(6) % 10
@@ -59,8 +59,9 @@ def test_progressive_student_of_a_ddpm_samples_with_the_teachers_ddim(teachers, 
     np.testing.assert_array_equal(got, ref)
 
 
-def test_consistency_student_of_a_flow_samples_from_the_command_line(teachers, tmp_path):
-    wd = _student(consistency_distill_mnist, teachers / "flow", tmp_path)
+def test_consistency_student_samples_from_the_command_line(teacher, tmp_path):
+    """experiments.sample on the student's workdir: 2-step consistency sampling, uint8 images."""
+    wd = _student(consistency_distill_mnist, teacher, tmp_path)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     r = subprocess.run([sys.executable, "-m", "experiments.sample", f"--workdir={wd}", "--steps=2",
                         "--num=4", "--out=s.npz"], capture_output=True, text=True, cwd=REPO, env=env,
