@@ -28,7 +28,7 @@ from absl import app, flags
 
 from experiments import build
 from experiments.configs import ddpm_cifar10, ddpm_mnist, dit_mnist
-from experiments.sampling import sample_keys, sampler_fn
+from experiments.sampling import sample_keys, sampler_fn, time_call
 from gen_jax.train import sharding
 from gen_jax.utils.cost import lowered_flops
 
@@ -61,17 +61,6 @@ def peak_flops(device_kind: str, override_tflops: float = 0.0) -> float | None:
         if name.lower() in device_kind.lower():
             return tflops * 1e12
     return None
-
-
-def _timed(fn, *args, repeats: int) -> float:
-    """Median seconds of fn(*args) after one untimed call."""
-    jax.block_until_ready(fn(*args))
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
 
 
 def measure(name: str, dtype: str, *, batch_size: int, steps: int, repeats: int, sample_steps: int,
@@ -115,7 +104,7 @@ def measure(name: str, dtype: str, *, batch_size: int, steps: int, repeats: int,
     t_in = sharding.put_batch(rng.integers(0, c.objective.num_timesteps, batch_size).astype(np.int32), mesh)
     args = (state.ema_params, batch["image"], t_in, batch["label"])
     fwd_flops = lowered_flops(fwd.lower(*args))
-    fwd_s = _timed(fwd, *args, repeats=repeats)
+    fwd_s = time_call(fwd, *args, repeats=repeats)
 
     row = {"model": name, "dtype": dtype, "params": n_params, "batch": batch_size, "devices": n_dev,
            "device_kind": jax.devices()[0].device_kind, "compile_s": compile_s,
@@ -126,7 +115,7 @@ def measure(name: str, dtype: str, *, batch_size: int, steps: int, repeats: int,
         fn = sampler_fn(objective, "ddim", conditional=True, mesh=mesh)
         keys = sharding.put_batch(sample_keys(0, 0, batch_size), mesh)
         zeros = jnp.zeros(image_shape)
-        sample_s = _timed(fn, state.ema_params, keys, batch["label"], jnp.int32(sample_steps),
+        sample_s = time_call(fn, state.ema_params, keys, batch["label"], jnp.int32(sample_steps),
                           jnp.float32(0.0), jnp.float32(1.0), zeros, zeros, jnp.float32(0.0),
                           repeats=max(1, repeats // 2))
         row["sample_images_per_s"] = batch_size / sample_s
