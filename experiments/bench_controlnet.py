@@ -34,16 +34,6 @@ from gen_jax.data import load_dataset
 from gen_jax.metrics.edge_agreement import edge_f1, iou
 from gen_jax.utils.images import save_grid, to_uint8
 
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_controlnet", "Directory for the two workdirs.")
-_FIG = flags.DEFINE_string("figure_dir", None, "Where the JSON, Markdown and PNG go (default: out_dir).")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the configs').")
-_VARIANT = flags.DEFINE_enum("variant", "", ["", "smoke"], "smoke: tiny configs on digits.")
-_BASE_STEPS = flags.DEFINE_integer("base_steps", None, "Base training steps (default: config's).")
-_STEPS = flags.DEFINE_integer("steps", None, "ControlNet training steps (default: config's).")
-_NUM = flags.DEFINE_integer("num", 200, "Conditions (test images) scored, one sample each.")
-_ROWS = flags.DEFINE_integer("rows", 8, "Rows of the PNG grid.")
-_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
-_BATCH = flags.DEFINE_integer("batch_size", 100, "Samples per call.")
 
 
 def configs(variant: str, data_dir, base_steps, steps, out_dir):
@@ -191,5 +181,22 @@ def main(argv):
     print(markdown(r))
 
 
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other benches that define flags of the same names."""
+    global _OUT, _FIG, _DATA_DIR, _VARIANT, _BASE_STEPS, _STEPS, _NUM, _ROWS, _SEED, _BATCH
+    _OUT = flags.DEFINE_string("out_dir", "runs/bench_controlnet", "Directory for the two workdirs.")
+    _FIG = flags.DEFINE_string("figure_dir", None, "Where the JSON, Markdown and PNG go (default: out_dir).")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the configs').")
+    _VARIANT = flags.DEFINE_enum("variant", "", ["", "smoke"], "smoke: tiny configs on digits.")
+    _BASE_STEPS = flags.DEFINE_integer("base_steps", None, "Base training steps (default: config's).")
+    _STEPS = flags.DEFINE_integer("steps", None, "ControlNet training steps (default: config's).")
+    _NUM = flags.DEFINE_integer("num", 200, "Conditions (test images) scored, one sample each.")
+    _ROWS = flags.DEFINE_integer("rows", 8, "Rows of the PNG grid.")
+    _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+    _BATCH = flags.DEFINE_integer("batch_size", 100, "Samples per call.")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
