@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gen_jax.samplers.guidance import cfg_apply
+
 from gen_jax.diffusion.process import (PREDICTIONS, Process, RectifiedFlowPath,
                                        broadcast_coefficients, from_x0_eps, to_x0_eps)
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, sample_time
@@ -161,18 +163,8 @@ class GeneralDiffusionObjective:
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None)
             null = jnp.full_like(labels, self.num_classes)
-            w = jnp.asarray(guidance, jnp.float32)
-
-            def guided(_):
-                out = self._apply(params, jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]),
-                                  jnp.concatenate([labels, null]))
-                cond, uncond = jnp.split(out, 2)
-                return uncond + w * (cond - uncond)
-
-            def single(_):
-                return self._apply(params, x_t, t, jnp.where(w == 0, null, labels))
-
-            return jax.lax.cond((w == 0) | (w == 1), single, guided, None)
+            return cfg_apply(lambda x, s, y: self._apply(params, x, s, y), x_t, t, labels, null,
+                             guidance)
 
         return f
 

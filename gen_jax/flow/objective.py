@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gen_jax.samplers.guidance import cfg_apply
+
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, flow_matching_loss
 from gen_jax.flow.samplers import FLOW_SAMPLERS
 from gen_jax.samplers.common import per_sample_keys
@@ -85,18 +87,8 @@ class FlowObjective:
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None)
             null = jnp.full_like(labels, self.num_classes)
-            w = jnp.asarray(guidance, jnp.float32)
-
-            def guided(_):
-                out = self._apply(params, jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]),
-                                  jnp.concatenate([labels, null]))
-                cond, uncond = jnp.split(out, 2)
-                return uncond + w * (cond - uncond)
-
-            def single(_):
-                return self._apply(params, x_t, t, jnp.where(w == 0, null, labels))
-
-            return jax.lax.cond((w == 0) | (w == 1), single, guided, None)
+            return cfg_apply(lambda x, s, y: self._apply(params, x, s, y), x_t, t, labels, null,
+                             guidance)
 
         return v
 

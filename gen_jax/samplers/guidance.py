@@ -43,3 +43,22 @@ def classifier_loss(apply_fn, params, schedule: DiscreteSchedule, x0, labels, ke
     x_t = q_sample(schedule, x0, t, jax.random.normal(k_eps, x0.shape, x0.dtype))
     logits = apply_fn(params, x_t, t, rngs)
     return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1))
+
+
+def cfg_apply(apply, x_t, t, labels, null, guidance):
+    """Classifier-free guidance out = f(x, ∅) + w·(f(x, y) − f(x, ∅)) (Ho & Salimans 2022, in
+    diffusers' form) for apply(x_t, t, labels) -> output: w = 0 is the unconditional model, w = 1
+    the conditional one. Both halves come from one batched call; w is a runtime value, and at
+    w ∈ {0, 1} a runtime branch makes a single call."""
+    w = jnp.asarray(guidance, jnp.float32)
+
+    def guided(_):
+        out = apply(jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]),
+                    jnp.concatenate([labels, null]))
+        cond, uncond = jnp.split(out, 2)
+        return uncond + w * (cond - uncond)
+
+    def single(_):
+        return apply(x_t, t, jnp.where(w == 0, null, labels))
+
+    return jax.lax.cond((w == 0) | (w == 1), single, guided, None)
