@@ -95,7 +95,9 @@ def test_smoke_config_trains_two_steps_and_writes_samples(tmp_path):
     c.model.channel_mult, c.model.attention_resolutions = (1,), ()  # compiles ~2x faster
     c.sampler.name = "heun"
     c.sampler.shift = 3.0
+    c.train.sample_every = 2            # the smoke default is 0: this test keeps the preview path covered
     state = run(c, str(tmp_path), progress=False)
     assert int(state.step) == 2
     assert (tmp_path / "samples.png").exists() and (tmp_path / "checkpoints" / "2").exists()
+    assert (tmp_path / "samples" / "step_0000002.png").exists()
     assert np.isfinite(jax.flatten_util.ravel_pytree(state.ema_params)[0]).all()
