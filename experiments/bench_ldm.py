@@ -17,6 +17,15 @@ python -m experiments.bench_ldm --ldm_workdir=runs/ldm_cifar10 --num=500 --steps
 - Samples of the LDM (DDIM, --steps): FID etc. of --num samples (--sample_fid).
 Writes results.json and results.md in --out_dir, and recon.png (originals above reconstructions)
 and samples.png.
+
+python -m experiments.bench_ldm --cost_only --steps=20 --out_dir=runs/bench_ldm_cost
+
+--cost_only: only the cost comparison, without trained workdirs: the networks of
+configs/ldm_cifar10.py (the U-Net, on 32x32x3 pixels and on the 8x8x4 latents) and
+configs/autoencoder_cifar10.py (the decoder), freshly initialised (FLOPs and times do not depend on
+the weights). Writes cost.json and cost.md. Each row also gives the sampler's time over --steps
+times one call's: about 1 when the timing is clean (the loop costs its network calls and nothing
+more), far above 1 when other jobs took the cores during the measurement.
 """
 
 from __future__ import annotations
@@ -52,7 +61,9 @@ _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the 
 _OUT = flags.DEFINE_string("out_dir", "runs/bench_ldm", "Output directory.")
 _NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics "
                                  "(0: the whole split).")
-flags.mark_flags_as_required(["ldm_workdir"])
+_COST_ONLY = flags.DEFINE_bool("cost_only", False, "Only the latent-vs-pixel cost, with freshly "
+                               "initialised networks of configs/ldm_cifar10.py and "
+                               "autoencoder_cifar10.py (no workdir needed).")
 
 
 def _scores(net, images_uint8, ref) -> dict:
@@ -95,7 +106,68 @@ def denoiser_cost(objective, params, shape, batch: int, flops_steps: int, steps:
     # a whole sample: the sampler's network calls (flops_steps counted, scaled to `steps`) + decoder
     out["sample_flops"] = out["sampler_flops"] * steps / flops_steps + out["decoder_flops"]
     out["sample_s"] = out["sampler_s"] + out["decoder_s"]
+    # ~1 when the on-device loop costs its network calls and nothing more (and the timing is clean)
+    out["sampler_over_calls"] = out["sampler_s"] / (steps * out["call_s"])
     return out
+
+
+def _hardware() -> str:
+    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
+    return f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()}){load}"
+
+
+def fresh_cost(batch: int, flops_steps: int, steps: int, repeats: int, variant: str = "") -> dict:
+    """The cost comparison of main() without trained workdirs: the U-Net of configs/ldm_cifar10.py
+    on pixels and on the latents of configs/autoencoder_cifar10.py's autoencoder, and that
+    autoencoder's decoder, all freshly initialised (cost does not depend on the weights)."""
+    from experiments.configs import autoencoder_cifar10, ldm_cifar10
+
+    c, c_ae = ldm_cifar10.get_config(variant), autoencoder_cifar10.get_config(variant)
+    image_shape = {"cifar10": (32, 32, 3), "digits": (8, 8, 1)}[c.data.name]
+    num_classes = 10
+    ae = build.OBJECTIVES["autoencoder_kl"](c_ae, image_shape, None)
+    ae_params = ae.init(jax.random.PRNGKey(1)).ema_params
+    pixel = build.OBJECTIVES[c.objective.base](c, image_shape, num_classes)
+    latent = build.OBJECTIVES[c.objective.base](c, ae.latent_shape, num_classes)
+    res = {"pixel": denoiser_cost(pixel, pixel.init(jax.random.PRNGKey(0)).params, image_shape,
+                                  batch, flops_steps, steps, repeats),
+           "latent": denoiser_cost(latent, latent.init(jax.random.PRNGKey(0)).params,
+                                   ae.latent_shape, batch, flops_steps, steps, repeats,
+                                   decode=lambda z: ae.decode(ae_params, z))}
+    res["meta"] = {"ldm_config": f"ldm_cifar10.py{':' + variant if variant else ''}",
+                   "ae_config": f"autoencoder_cifar10.py{':' + variant if variant else ''}",
+                   "weights": "freshly initialised", "data": c.data.name,
+                   "factor": image_shape[0] // ae.latent_shape[0],
+                   "latent_shape": list(ae.latent_shape), "batch_size": batch, "steps": steps,
+                   "repeats": repeats, "hardware": _hardware()}
+    return res
+
+
+def cost_markdown(res) -> str:
+    m = res["meta"]
+    head = [f"Cost per sample, {m['ldm_config']} U-Net on {m['data']} pixels against the same "
+            f"U-Net on the {'x'.join(map(str, m['latent_shape']))} latents of {m['ae_config']} "
+            f"(f = {m['factor']}), weights {m['weights']}; DDIM {m['steps']} steps; batch "
+            f"{m['batch_size']}, median of {m['repeats']} timed calls; hardware: {m['hardware']}.", ""]
+    return "\n".join(head + _cost_rows(res, m["steps"])) + "\n"
+
+
+def _cost_rows(res, steps) -> list[str]:
+    lines = ["| space | denoiser input | GFLOPs / call | GFLOPs / sample (sampler + decoder) | "
+             "decoder GFLOPs | ms / call | ms / sample (sampler + decoder) | sampler time / "
+             f"({steps} × call time) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in ("pixel", "latent"):
+        c = res[name]
+        lines.append(f"| {name} | {'x'.join(map(str, c['shape']))} | {c['call_flops'] / 1e9:.4f} | "
+                     f"{c['sample_flops'] / 1e9:.3f} | {c['decoder_flops'] / 1e9:.4f} | "
+                     f"{1e3 * c['call_s']:.3f} | {1e3 * c['sample_s']:.2f} | "
+                     f"{c['sampler_s'] / (steps * c['call_s']):.2f} |")
+    p, q = res["pixel"], res["latent"]
+    lines += ["", f"Latent / pixel: {q['call_flops'] / p['call_flops']:.3f}× the FLOPs per denoiser call, "
+              f"{q['sample_flops'] / p['sample_flops']:.3f}× per {steps}-step sample with the decoder; "
+              f"{q['call_s'] / p['call_s']:.3f}× and {q['sample_s'] / p['sample_s']:.3f}× the time."]
+    return lines
 
 
 def markdown(res) -> str:
@@ -110,18 +182,7 @@ def markdown(res) -> str:
              f"Cost per sample (batch {m['batch_size']}; sampler FLOPs: DDIM with its steps unrolled, "
              f"{res['pixel']['flops_steps']} steps counted, scaled to {m['steps']}; times: the on-device "
              f"{m['steps']}-step loop):", "",
-             "| space | denoiser input | GFLOPs / call | GFLOPs / sample (sampler + decoder) | "
-             "decoder GFLOPs | ms / call | ms / sample (sampler + decoder) |",
-             "|---|---|---|---|---|---|---|"]
-    for name in ("pixel", "latent"):
-        c = res[name]
-        lines.append(f"| {name} | {'x'.join(map(str, c['shape']))} | {c['call_flops'] / 1e9:.4f} | "
-                     f"{c['sample_flops'] / 1e9:.3f} | {c['decoder_flops'] / 1e9:.4f} | "
-                     f"{1e3 * c['call_s']:.3f} | {1e3 * c['sample_s']:.2f} |")
-    p, q = res["pixel"], res["latent"]
-    lines += ["", f"Latent / pixel: {q['call_flops'] / p['call_flops']:.3f}× the FLOPs per denoiser call, "
-              f"{q['sample_flops'] / p['sample_flops']:.3f}× per {m['steps']}-step sample with the decoder; "
-              f"{q['call_s'] / p['call_s']:.3f}× and {q['sample_s'] / p['sample_s']:.3f}× the time."]
+             ] + _cost_rows(res, m["steps"])
     if "samples" in res:
         s = res["samples"]
         lines += ["", f"LDM samples (DDIM {m['steps']} steps, {s['num']} samples): FID {s['fid']:.3f}, "
@@ -136,6 +197,17 @@ def main(argv):
     from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
 
     os.makedirs(_OUT.value, exist_ok=True)
+    if _COST_ONLY.value:
+        res = fresh_cost(_BATCH.value, _FLOPS_STEPS.value, _STEPS.value, _REPEATS.value)
+        with open(os.path.join(_OUT.value, "cost.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        md = cost_markdown(res)
+        with open(os.path.join(_OUT.value, "cost.md"), "w") as f:
+            f.write(md)
+        print(md)
+        return
+    if not _LDM.value:
+        raise app.UsageError("--ldm_workdir is required (or --cost_only)")
     c, ldm, state, _ = sample_lib.load_objective_and_params(_LDM.value)
     if c.objective.name != "latent_diffusion" or c.objective.base != "ddpm":
         raise app.UsageError(f"--ldm_workdir: {_LDM.value} is a {c.objective.name!r} run "
@@ -177,7 +249,7 @@ def main(argv):
                    "latent_shape": list(ldm.latent_shape), "latent_scale": float(ldm.scale),
                    "data": c.data.name, "num_real": int(len(train)), "feature_net": net.name, "batch_size": bs, "steps": steps,
                    "ldm_step": int(jax.device_get(state.step)),
-                   "hardware": f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()})"}
+                   "hardware": _hardware()}
     scale_file = os.path.join(c.objective.autoencoder_workdir, "latent_scale.json")
     if os.path.exists(scale_file):
         with open(scale_file) as f:

@@ -1,4 +1,4 @@
-"""Prompt adherence of a text-to-image run over a table of guidance scales (CIFAR-10 or digits).
+"""Prompt adherence of a text-to-image run over a table of guidance scales (CIFAR-10, digits or emoji).
 
 python -m experiments.bench_text --workdir=runs/text_cifar10 --guidance=0,1,2,4,8 --per_class=50 \
     --data_dir=../shared/data --out_dir=docs/text_to_image
@@ -11,6 +11,14 @@ ceiling) for cifar10 runs; for the 8x8 digits, the MNIST classifier on digits re
 centred in 28x28 (as notebooks/gans.ipynb does). FID of the samples against num_real real test
 images in the same classifier's feature space (not Inception: not comparable with published FIDs,
 and biased upward at small sample counts). The sampler compiles once for the whole sweep (w is a runtime value).
+
+Emoji (emoji, emoji32) have no classifier: the prompts are K emoji names (--prompts, default the
+run's text.preview_prompts, e.g. "red apple", "rocket"), and a sample adheres when, of the K
+prompted emoji, the nearest to it (Euclidean distance of RGB images box-downsampled to 16x16) is its
+own prompt's; chance is 1/K. No FID for emoji.
+
+python -m experiments.bench_text --workdir=runs/text_emoji32 --guidance=0,1,2,4,8 --per_class=20 \
+    --data_dir=../shared/data --out_dir=OUT
 Writes bench_text.json, bench_text.md and a grid bench_text.png (rows: classes; columns: the first
 samples of each class at each w) in --out_dir.
 """
@@ -43,6 +51,8 @@ _BATCH = flags.DEFINE_integer("batch_size", 250, "Samples per device call.")
 _NUM_REAL = flags.DEFINE_integer("num_real", 2000, "CIFAR-10 test images for the FID reference.")
 _GRID_COLS = flags.DEFINE_integer("grid_cols", 2, "Samples per class and scale in the grid.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+_PROMPTS = flags.DEFINE_multi_string("prompts", None, "Emoji runs: the emoji names to prompt "
+                                     "(default: the run's text.preview_prompts).")
 _OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/bench_text).")
 flags.mark_flags_as_required(["workdir"])
 
@@ -74,6 +84,49 @@ class Judge:
 
 
 JUDGES = {"cifar10": ("cifar10", lambda x: x, "a photo of a {}"), "digits": ("mnist", as_mnist, "a {}")}
+RETRIEVAL_DATASETS = ("emoji", "emoji32")
+
+
+def _thumbnails(images, size: int = 16) -> np.ndarray:
+    """[N, H, W, C] (uint8 or [-1, 1]) -> [N, size*size*C] box-downsampled, in [-1, 1]."""
+    x = np.asarray(images)
+    x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    n, h, w, ch = x.shape
+    if h % size or w % size:
+        raise ValueError(f"images {h}x{w} do not box-downsample to {size}x{size}")
+    return x.reshape(n, size, h // size, size, w // size, ch).mean((2, 4)).reshape(n, -1)
+
+
+class RetrievalJudge:
+    """Adherence without a classifier, for datasets whose captions name single images (the emoji):
+    a sample adheres when, of the K prompted images, the nearest to it (Euclidean distance of 16x16
+    box-downsampled RGB) is its own prompt's. Chance is 1/K."""
+
+    template = "{}"
+
+    def __init__(self, dataset: str, data_dir, prompts):
+        from gen_jax.data.captions import dataset_captions
+
+        ds = load_dataset(dataset, data_dir, "train")
+        captions = dataset_captions(ds, data_dir)
+        index = {}
+        for i, caption in enumerate(captions):
+            index.setdefault(caption, i)
+        missing = [p for p in prompts if p not in index]
+        if missing:
+            raise app.UsageError(f"--prompts: {missing} name no {dataset} image (captions are the "
+                                 f"emoji's Unicode names, e.g. {captions[0]!r})")
+        if len(set(prompts)) < 2:
+            raise app.UsageError(f"--prompts: need at least 2 different emoji names, got {list(prompts)}")
+        self.images = ds.images[[index[p] for p in prompts]]
+        self.targets = _thumbnails(self.images)
+        self.name = (f"nearest of the {len(prompts)} prompted emoji (Euclidean distance of 16x16 "
+                     f"box-downsampled RGB)")
+
+    def predict(self, images):
+        f = _thumbnails(images)
+        d = (f * f).sum(1)[:, None] - 2 * f @ self.targets.T + (self.targets ** 2).sum(1)[None]
+        return np.argmin(d, axis=1)
 
 
 def adherence_table(objective, params, net, class_names, guidances, per_class, *, template, sampler,
@@ -108,18 +161,20 @@ def adherence_table(objective, params, net, class_names, guidances, per_class, *
 
 
 def markdown(info, rows, class_names) -> str:
+    fid = (f"FID in the same classifier's feature space against {info['num_real']} test images"
+           if info["num_real"] else "no FID (no feature network for this dataset)")
+    real = "real test images" if info["num_real"] else "the prompted emoji themselves"
     lines = [f"Prompt adherence on {info['dataset']}: `{info['command']}`", "",
              f"{info['num_per_scale']} samples per scale ({info['per_class']} per prompt "
              f"\"{info['template']}\"), {info['sampler']} {info['steps']} steps; judge: "
-             f"{info['judge']}; FID in the same classifier's feature space against "
-             f"{info['num_real']} test images; hardware: {info['hardware']}.", "",
+             f"{info['judge']}; {fid}; hardware: {info['hardware']}.", "",
              "| guidance w | adherence | FID | " + " | ".join(class_names) + " |",
              "| --- | --- | --- | " + " | ".join("---" for _ in class_names) + " |"]
     for r in rows:
         fid = f"{r['fid']:.2f}" if "fid" in r else "–"
         lines.append(f"| {r['guidance']:g} | {r['adherence']:.3f} | {fid} | " +
                      " | ".join(f"{r['per_class'][c]:.2f}" for c in class_names) + " |")
-    lines += ["", f"Chance: {1 / len(class_names):.3f}; the judge's accuracy on real test images: "
+    lines += ["", f"Chance: {1 / len(class_names):.3f}; the judge's accuracy on {real}: "
               f"{info['judge_accuracy']:.3f}."]
     return "\n".join(lines) + "\n"
 
@@ -142,15 +197,22 @@ def main(argv):
     if not hasattr(objective, "tokenizer"):
         raise app.UsageError(f"--workdir: {workdir} is not a text-to-image run (objective.name "
                              f"{c.objective.name!r}); train experiments/configs/text_to_image.py")
-    judge = Judge(c.data.name)
-    class_names = [n.lower() for n in class_names]
-    template = _TEMPLATE.value or judge.template
     data_dir = _DATA_DIR.value or c.data.dir or None
-    test = load_dataset(c.data.name, data_dir, "test")
-    idx = np.sort(np.random.default_rng(_SEED.value).choice(
-        len(test.images), min(_NUM_REAL.value, len(test.images)), replace=False))
-    real_mu, real_sigma, _ = judge.stats(test.images[idx])
-    judge_acc = float(np.mean(judge.predict(test.images[idx]) == test.labels[idx]))
+    if c.data.name in RETRIEVAL_DATASETS:
+        class_names = list(_PROMPTS.value or c.text.preview_prompts)
+        judge = RetrievalJudge(c.data.name, data_dir, class_names)
+        real_stats, idx = None, []
+        judge_acc = float(np.mean(judge.predict(judge.images) == np.arange(len(class_names))))
+    else:
+        judge = Judge(c.data.name)
+        class_names = [n.lower() for n in class_names]
+        test = load_dataset(c.data.name, data_dir, "test")
+        idx = np.sort(np.random.default_rng(_SEED.value).choice(
+            len(test.images), min(_NUM_REAL.value, len(test.images)), replace=False))
+        real_mu, real_sigma, _ = judge.stats(test.images[idx])
+        real_stats = (real_mu, real_sigma)
+        judge_acc = float(np.mean(judge.predict(test.images[idx]) == test.labels[idx]))
+    template = _TEMPLATE.value or judge.template
     flow = hasattr(objective, "velocity")
     sampler = _SAMPLER.value or c.sampler.name
     steps = _STEPS.value or c.sampler.num_steps
@@ -158,7 +220,7 @@ def main(argv):
     rows, samples = adherence_table(objective, state.ema_params, judge, class_names, ws, _PER_CLASS.value,
                                     template=template, sampler=sampler, steps=steps,
                                     seed=_SEED.value, batch_size=_BATCH.value,
-                                    real_stats=(real_mu, real_sigma))
+                                    real_stats=real_stats)
     out_dir = _OUT.value or os.path.join(workdir, "bench_text")
     os.makedirs(out_dir, exist_ok=True)
     info = {"command": "python -m experiments.bench_text " + " ".join(sys.argv[1:]),

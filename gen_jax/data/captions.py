@@ -76,7 +76,7 @@ def emoji_codepoints(data_dir: str | None, split: str = "train") -> np.ndarray:
 
 def dataset_captions(ds, data_dir: str | None = None, split: str = "train", seed: int = 0) -> list[str]:
     """One caption per image of ds (an ImageDataset loaded from data_dir/split)."""
-    if ds.name == "emoji":
+    if ds.name in ("emoji", "emoji32"):
         captions = [emoji_caption(str(c)) for c in emoji_codepoints(data_dir, split)]
     elif ds.labels is None or not ds.class_names:
         raise ValueError(f"dataset {ds.name!r} has no captions: text-to-image needs cifar10, emoji "

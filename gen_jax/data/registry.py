@@ -6,6 +6,7 @@
 | mnist, fashion_mnist | <dir>/{mnist,fashion_mnist}/*-idx?-ubyte[.gz] | [N, 28, 28, 1] | 60000 / 10000 |
 | cifar10 | <dir>/cifar10_jpeg/cifar10_jpeg.npz | [N, 32, 32, 3] | 50000 / 10000 |
 | emoji | <dir>/noto_emoji/noto_emoji64.npz, on white | [N, 64, 64, 3] | all 3786 / every 10th (379), a subset of train |
+| emoji32 | the same emoji, each 2x2 block averaged (a CPU-sized variant) | [N, 32, 32, 3] | as emoji |
 | tfds:NAME | tensorflow_datasets (needs tensorflow + network) | as TFDS | TFDS splits |
 
 digits and emoji have no official test split: their "test" is a fixed subset of the training
@@ -138,6 +139,15 @@ def load_emoji(data_dir: str | None = None, split: str = "train") -> ImageDatase
     return ImageDataset(_scale(rgb[keep]), category[keep].astype(np.int32), len(names), "emoji", names)
 
 
+def load_emoji32(data_dir: str | None = None, split: str = "train") -> ImageDataset:
+    """The emoji at 32x32: every 2x2 block of load_emoji's images averaged (same order, labels and
+    splits; the captions are the same Unicode names)."""
+    ds = load_emoji(data_dir, split)
+    n, h, w, c = ds.images.shape
+    small = ds.images.reshape(n, h // 2, 2, w // 2, 2, c).mean((2, 4), dtype=np.float32)
+    return dataclasses.replace(ds, images=small, name="emoji32")
+
+
 def load_tfds(name: str, split: str = "train") -> ImageDataset:
     """Any TFDS dataset with an 'image' feature, via tensorflow_datasets (imported here, lazily).
 
@@ -171,6 +181,7 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
     "fashion_mnist": _idx_loader("fashion_mnist", FASHION_MNIST_CLASSES),
     "cifar10": load_cifar10,
     "emoji": load_emoji,
+    "emoji32": load_emoji32,
 }
 
 

@@ -39,6 +39,8 @@ def test_emoji_dataset_captions_follow_the_split(tmp_path):
         ds = load_dataset("emoji", str(tmp_path), split)
         caps = dataset_captions(ds, str(tmp_path), split)
         assert caps == [emoji_caption(c) for c in (cps if split == "train" else cps[::10])]
+        small = load_dataset("emoji32", str(tmp_path), split)
+        assert dataset_captions(small, str(tmp_path), split) == caps
 
 
 def test_batch_extras_are_rows_of_the_same_examples():

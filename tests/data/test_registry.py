@@ -88,7 +88,7 @@ def test_unknown_name_and_split_list_the_choices():
         load_dataset("imagenet")
     with pytest.raises(ValueError, match=r"unknown split 'val'.*'train', 'test'"):
         load_dataset("digits", split="val")
-    assert set(DATASETS) == {"digits", "mnist", "fashion_mnist", "cifar10", "emoji"}
+    assert set(DATASETS) == {"digits", "mnist", "fashion_mnist", "cifar10", "emoji", "emoji32"}
 
 
 def test_resolve_data_dir_prefers_flag_then_env(monkeypatch):
@@ -123,6 +123,10 @@ def test_emoji_test_split_is_every_tenth_image(tmp_path, files):
     assert train.images.shape == (12, 4, 4, 3) and train.num_classes == 3
     np.testing.assert_array_equal(test.images, train.images[[0, 10]])
     np.testing.assert_array_equal(test.labels, [0, 1])
+    small = load_dataset("emoji32", str(tmp_path), "test")  # every 2x2 block averaged
+    assert small.name == "emoji32" and small.images.shape == (2, 2, 2, 3)
+    np.testing.assert_allclose(small.images[:, 1, 0], test.images[:, 2:4, 0:2].mean((1, 2)), atol=1e-6)
+    np.testing.assert_array_equal(small.labels, test.labels)
 
 
 def test_tfds_without_tensorflow_datasets_says_what_to_do(monkeypatch):

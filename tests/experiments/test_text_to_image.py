@@ -57,3 +57,44 @@ def test_bad_text_fields_are_named(field, value):
     c[section][key] = value
     with pytest.raises(ValueError, match=f"config.{field}"):
         build.validate(c)
+
+
+def _emoji_files(root, codepoints, colours):
+    """A fake noto_emoji64.npz: one opaque 64x64 emoji of a plain colour per codepoint."""
+    (root / "noto_emoji").mkdir()
+    rgba = np.zeros((len(codepoints), 64, 64, 4), np.uint8)
+    rgba[..., :3] = np.asarray(colours, np.uint8)[:, None, None]
+    rgba[..., 3] = 255
+    np.savez(root / "noto_emoji" / "noto_emoji64.npz", images_rgba=rgba,
+             category=np.zeros(len(codepoints), np.uint8), category_names=np.array(["a"]),
+             is_skin_tone_variant=np.zeros(len(codepoints), bool), codepoints=np.array(codepoints))
+
+
+@pytest.mark.parametrize("dataset", ["emoji", "emoji32"])
+def test_emoji_retrieval_judge_finds_the_prompted_emoji(tmp_path, dataset):
+    from absl import app
+
+    from experiments.bench_text import RetrievalJudge
+    from gen_jax.data import load_dataset
+
+    _emoji_files(tmp_path, ["1f34e", "1f600", "1f680", "1f436"],
+                 [(220, 30, 30), (250, 200, 40), (60, 60, 200), (150, 100, 60)])
+    prompts = ["rocket", "red apple", "grinning face"]
+    judge = RetrievalJudge(dataset, str(tmp_path), prompts)
+    images = load_dataset(dataset, str(tmp_path)).images  # apple, face, rocket, dog
+    rng = np.random.default_rng(0)
+    noisy = np.clip(images + 0.3 * rng.standard_normal(images.shape), -1, 1).astype(np.float32)
+    np.testing.assert_array_equal(judge.predict(noisy[:3]), [1, 2, 0])  # indices into prompts
+    np.testing.assert_array_equal(judge.predict(((images[:3] + 1) * 127.5).round().astype(np.uint8)),
+                                  [1, 2, 0])  # uint8 samples too
+    with pytest.raises(app.UsageError, match="'zebra'"):
+        RetrievalJudge(dataset, str(tmp_path), ["red apple", "zebra"])
+
+
+def test_emoji32_variant_is_valid_and_names_32x32_emoji():
+    c = text_to_image.get_config("emoji32")
+    build.validate(c)
+    assert c.data.name == "emoji32" and "red apple" in c.text.preview_prompts
+    assert text_to_image.get_config("emoji32_smoke").data.name == "digits"
+    with pytest.raises(ValueError, match="emoji32"):
+        text_to_image.get_config("emoji16")

@@ -25,3 +25,30 @@ def test_latent_denoiser_flops_are_below_the_pixel_ones_for_the_same_unet():
 def test_psnr_of_a_one_level_error_is_48_13_db():
     a = np.full((2, 4, 4, 3), 100, np.uint8)
     np.testing.assert_allclose(psnr(a, a + 1), 10 * np.log10(255.0 ** 2), rtol=1e-12)  # 48.13 dB
+
+
+def test_bench_ldm_cost_only_needs_no_workdir_and_counts_n_calls_per_sampler(tmp_path):
+    """bench_ldm --cost_only on the smoke configs (fresh weights): the unrolled sampler costs its
+    network calls (FLOPs = steps x one call, within XLA's bookkeeping of the update arithmetic),
+    latent calls cost less than pixel ones, and cost.{json,md} are written."""
+    import json
+    import subprocess
+    import sys
+
+    from experiments import bench_ldm
+
+    res = bench_ldm.fresh_cost(batch=2, flops_steps=2, steps=3, repeats=1, variant="smoke")
+    for space in ("pixel", "latent"):
+        r = res[space]
+        np.testing.assert_allclose(r["sampler_flops"], 2 * r["call_flops"], rtol=0.05)
+        assert r["call_s"] > 0 and r["sampler_s"] > 0
+    assert res["latent"]["decoder_flops"] > 0 and res["pixel"]["decoder_flops"] == 0
+    assert res["latent"]["call_flops"] < res["pixel"]["call_flops"]
+    md = bench_ldm.cost_markdown(res)
+    assert "| pixel | 8x8x1 |" in md and "| latent | 2x2x4 |" in md
+    assert "freshly initialised" in md
+
+    # the CLI path refuses a missing workdir with a message naming both ways in
+    out = subprocess.run([sys.executable, "-m", "experiments.bench_ldm", f"--out_dir={tmp_path}"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "--ldm_workdir is required (or --cost_only)" in out.stderr
