@@ -67,6 +67,8 @@ def _validate_common(c: ml_collections.ConfigDict) -> None:
     _require(isinstance(c.train.fsdp, int) and c.train.fsdp >= 1, "train.fsdp", "an int >= 1", c.train.fsdp)
     _require(c.train.log_every >= 1, "train.log_every", "an int >= 1", c.train.log_every)
     _require(c.train.ckpt_every >= 0, "train.ckpt_every", "an int >= 0", c.train.ckpt_every)
+    _require(isinstance(c.train.num_final_samples, int) and c.train.num_final_samples >= 0,
+             "train.num_final_samples", "an int >= 0 (0: no samples.png)", c.train.num_final_samples)
 
 
 def validate(c: ml_collections.ConfigDict) -> None:

@@ -24,7 +24,8 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs
 
 
 def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
-    """Train from config c into workdir, then write samples.png. Returns the final state."""
+    """Train from config c into workdir, then write samples.png (unless train.num_final_samples
+    is 0). Returns the final state."""
     build.validate(c)
     ds = build.dataset(c)
     extras = build.batch_extras(c, ds)  # text runs: {"tokens": [N, L]}; fits c.text.vocab if empty
@@ -43,7 +44,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
                   progress=progress, stop_after=stop_after, mesh=mesh, evaluate=evaluate,
                   eval_every=c.train.get("eval_every", 0), extras=extras)
-    if int(state.step) >= c.train.steps and hasattr(objective, "sample"):
+    if int(state.step) >= c.train.steps and hasattr(objective, "sample") and c.train.num_final_samples:
         s = c.sampler
         n = c.train.num_final_samples
         labels = jax.numpy.arange(n) % num_classes if objective.num_classes else None

@@ -57,7 +57,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.keep_checkpoints = 3        # checkpoints kept
     c.train.sample_every = 1000         # steps between preview grids (0: never)
     c.train.num_preview = 64            # images per preview grid
-    c.train.num_final_samples = 100     # images in the final grid (samples.png)
+    c.train.num_final_samples = 100     # images in the final grid (samples.png); 0: none
     c.train.eval_every = 0              # steps between sample-quality evaluations (0: never)
     c.train.eval_samples = 1000         # samples per evaluation (class coverage, precision/recall, FID)
     c.train.eval_real = 10000           # training images in the real reference (feature statistics)

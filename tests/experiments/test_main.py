@@ -76,6 +76,7 @@ def test_missing_data_directory_names_the_path(tmp_path, monkeypatch):
     ("sampler.num_steps", 10_000, "config.sampler.num_steps"),
     ("optim.learning_rate", -1.0, "config.optim.learning_rate"),
     ("train.batch_size", 0, "config.train.batch_size"),
+    ("train.num_final_samples", -1, "config.train.num_final_samples"),
 ])
 def test_validate_names_bad_fields(field, value, msg):
     c = default.get_config()
@@ -94,6 +95,11 @@ def test_ddpm_mnist_smoke_trains_two_steps_in_process(tmp_path):
     state = run(c, str(tmp_path), progress=False)
     assert int(state.step) == 2
     assert (tmp_path / "samples.png").exists()
+    # the finished run again, with train.num_final_samples = 0: restored, no grid written
+    (tmp_path / "samples.png").unlink()
+    c.train.num_final_samples = 0
+    assert int(run(c, str(tmp_path), progress=False).step) == 2
+    assert not (tmp_path / "samples.png").exists()
 
 
 @pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
