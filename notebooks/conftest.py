@@ -4,7 +4,8 @@ tests/conftest.py sets --xla_backend_optimization_level=0 in os.environ for the 
 whose cost is compilation), and the notebooks' kernels would inherit it; but the notebooks train for
 hundreds of steps, where level 0 runs the convolutions several times slower (gans.ipynb: 233 s at
 level 0, 51 s at the default level, on 2 CPU cores). So the flag is taken out of the environment
-while a notebook's kernel starts and runs, and put back afterwards.
+while a notebook's kernel starts and runs, and put back afterwards. Notebooks that are
+compile-bound (rectified_flow.ipynb, latent_diffusion.ipynb) set level 0 themselves.
 """
 
 import os
