@@ -37,6 +37,7 @@ from experiments import sampling as sample_lib
 from gen_jax.data import load_dataset
 from gen_jax.metrics.feature_nets import feature_stats, load_feature_net, predict_labels
 from gen_jax.metrics.frechet import frechet_distance
+from gen_jax.metrics.retrieval import RetrievalJudge
 from gen_jax.utils.images import save_grid
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained text-to-image CIFAR-10 workdir.")
@@ -84,49 +85,7 @@ class Judge:
 
 
 JUDGES = {"cifar10": ("cifar10", lambda x: x, "a photo of a {}"), "digits": ("mnist", as_mnist, "a {}")}
-RETRIEVAL_DATASETS = ("emoji", "emoji32")
-
-
-def _thumbnails(images, size: int = 16) -> np.ndarray:
-    """[N, H, W, C] (uint8 or [-1, 1]) -> [N, size*size*C] box-downsampled, in [-1, 1]."""
-    x = np.asarray(images)
-    x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
-    n, h, w, ch = x.shape
-    if h % size or w % size:
-        raise ValueError(f"images {h}x{w} do not box-downsample to {size}x{size}")
-    return x.reshape(n, size, h // size, size, w // size, ch).mean((2, 4)).reshape(n, -1)
-
-
-class RetrievalJudge:
-    """Adherence without a classifier, for datasets whose captions name single images (the emoji):
-    a sample adheres when, of the K prompted images, the nearest to it (Euclidean distance of 16x16
-    box-downsampled RGB) is its own prompt's. Chance is 1/K."""
-
-    template = "{}"
-
-    def __init__(self, dataset: str, data_dir, prompts):
-        from gen_jax.data.captions import dataset_captions
-
-        ds = load_dataset(dataset, data_dir, "train")
-        captions = dataset_captions(ds, data_dir)
-        index = {}
-        for i, caption in enumerate(captions):
-            index.setdefault(caption, i)
-        missing = [p for p in prompts if p not in index]
-        if missing:
-            raise app.UsageError(f"--prompts: {missing} name no {dataset} image (captions are the "
-                                 f"emoji's Unicode names, e.g. {captions[0]!r})")
-        if len(set(prompts)) < 2:
-            raise app.UsageError(f"--prompts: need at least 2 different emoji names, got {list(prompts)}")
-        self.images = ds.images[[index[p] for p in prompts]]
-        self.targets = _thumbnails(self.images)
-        self.name = (f"nearest of the {len(prompts)} prompted emoji (Euclidean distance of 16x16 "
-                     f"box-downsampled RGB)")
-
-    def predict(self, images):
-        f = _thumbnails(images)
-        d = (f * f).sum(1)[:, None] - 2 * f @ self.targets.T + (self.targets ** 2).sum(1)[None]
-        return np.argmin(d, axis=1)
+RETRIEVAL_DATASETS = ("emoji", "emoji32")  # judged by gen_jax.metrics.retrieval.RetrievalJudge
 
 
 def adherence_table(objective, params, net, class_names, guidances, per_class, *, template, sampler,
@@ -200,7 +159,10 @@ def main(argv):
     data_dir = _DATA_DIR.value or c.data.dir or None
     if c.data.name in RETRIEVAL_DATASETS:
         class_names = list(_PROMPTS.value or c.text.preview_prompts)
-        judge = RetrievalJudge(c.data.name, data_dir, class_names)
+        try:
+            judge = RetrievalJudge(c.data.name, data_dir, class_names)
+        except ValueError as e:
+            raise app.UsageError(f"--prompts: {e}") from e
         real_stats, idx = None, []
         judge_acc = float(np.mean(judge.predict(judge.images) == np.arange(len(class_names))))
     else:
@@ -234,7 +196,7 @@ def main(argv):
         json.dump({"info": info, "rows": rows}, f, indent=1)
     with open(os.path.join(out_dir, "bench_text.md"), "w") as f:
         f.write(markdown(info, rows, class_names))
-    tiles, ncols = grid_order(samples, len(class_names), _GRID_COLS.value)
+    tiles, ncols = grid_order(samples, len(class_names), min(_GRID_COLS.value, _PER_CLASS.value))
     save_grid(os.path.join(out_dir, "bench_text.png"), tiles, ncols=ncols)
     print(markdown(info, rows, class_names))
     print(f"wrote {out_dir}/bench_text.{{json,md,png}}")

@@ -72,10 +72,8 @@ def _emoji_files(root, codepoints, colours):
 
 @pytest.mark.parametrize("dataset", ["emoji", "emoji32"])
 def test_emoji_retrieval_judge_finds_the_prompted_emoji(tmp_path, dataset):
-    from absl import app
-
-    from experiments.bench_text import RetrievalJudge
     from gen_jax.data import load_dataset
+    from gen_jax.metrics.retrieval import RetrievalJudge
 
     _emoji_files(tmp_path, ["1f34e", "1f600", "1f680", "1f436"],
                  [(220, 30, 30), (250, 200, 40), (60, 60, 200), (150, 100, 60)])
@@ -87,7 +85,7 @@ def test_emoji_retrieval_judge_finds_the_prompted_emoji(tmp_path, dataset):
     np.testing.assert_array_equal(judge.predict(noisy[:3]), [1, 2, 0])  # indices into prompts
     np.testing.assert_array_equal(judge.predict(((images[:3] + 1) * 127.5).round().astype(np.uint8)),
                                   [1, 2, 0])  # uint8 samples too
-    with pytest.raises(app.UsageError, match="'zebra'"):
+    with pytest.raises(ValueError, match="'zebra'"):
         RetrievalJudge(dataset, str(tmp_path), ["red apple", "zebra"])
 
 

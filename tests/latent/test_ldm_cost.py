@@ -30,12 +30,11 @@ def test_psnr_of_a_one_level_error_is_48_13_db():
 def test_bench_ldm_cost_only_needs_no_workdir_and_counts_n_calls_per_sampler(tmp_path):
     """bench_ldm --cost_only on the smoke configs (fresh weights): the unrolled sampler costs its
     network calls (FLOPs = steps x one call, within XLA's bookkeeping of the update arithmetic),
-    latent calls cost less than pixel ones, and cost.{json,md} are written."""
-    import json
+    latent calls cost less than pixel ones, and the Markdown names both spaces."""
     import subprocess
     import sys
 
-    from experiments import bench_ldm
+    from experiments import ldm_cost as bench_ldm
 
     res = bench_ldm.fresh_cost(batch=2, flops_steps=2, steps=3, repeats=1, variant="smoke")
     for space in ("pixel", "latent"):
