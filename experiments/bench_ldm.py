@@ -100,12 +100,7 @@ def main(argv):
     os.makedirs(_OUT.value, exist_ok=True)
     if _COST_ONLY.value:
         res = fresh_cost(_BATCH.value, _FLOPS_STEPS.value, _STEPS.value, _REPEATS.value)
-        with open(os.path.join(_OUT.value, "cost.json"), "w") as f:
-            json.dump(res, f, indent=1)
-        md = cost_markdown(res)
-        with open(os.path.join(_OUT.value, "cost.md"), "w") as f:
-            f.write(md)
-        print(md)
+        _write(res, "cost", cost_markdown(res))
         return
     if not _LDM.value:
         raise app.UsageError("--ldm_workdir is required (or --cost_only)")
@@ -166,10 +161,14 @@ def main(argv):
         save_grid(os.path.join(_OUT.value, "samples.png"), images[:100], ncols=10)
         res["samples"] = {"num": _NUM.value, "sec_per_sample": sec,
                           **_scores(net, images, ref)}
-    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
+    _write(res, "results", markdown(res))
+
+
+def _write(res: dict, name: str, md: str) -> None:
+    """--out_dir/name.json and name.md; the Markdown is printed too."""
+    with open(os.path.join(_OUT.value, f"{name}.json"), "w") as f:
         json.dump(res, f, indent=1)
-    md = markdown(res)
-    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
+    with open(os.path.join(_OUT.value, f"{name}.md"), "w") as f:
         f.write(md)
     print(md)
 
