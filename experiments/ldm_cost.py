@@ -105,7 +105,7 @@ def _cost_rows(res, steps) -> list[str]:
         lines.append(f"| {name} | {'x'.join(map(str, c['shape']))} | {c['call_flops'] / 1e9:.4f} | "
                      f"{c['sample_flops'] / 1e9:.3f} | {c['decoder_flops'] / 1e9:.4f} | "
                      f"{1e3 * c['call_s']:.3f} | {1e3 * c['sample_s']:.2f} | "
-                     f"{c['sampler_s'] / (steps * c['call_s']):.2f} |")
+                     f"{c['sampler_over_calls']:.2f} |")
     p, q = res["pixel"], res["latent"]
     lines += ["", f"Latent / pixel: {q['call_flops'] / p['call_flops']:.3f}× the FLOPs per denoiser call, "
               f"{q['sample_flops'] / p['sample_flops']:.3f}× per {steps}-step sample with the decoder; "
