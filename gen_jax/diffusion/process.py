@@ -134,18 +134,21 @@ def _table(name: str, num_timesteps: int) -> DiscreteSchedule:
     return make_schedule(name, num_timesteps)
 
 
-@dataclasses.dataclass(frozen=True)
-class DiscreteVP(Process):
-    """DDPM's discrete schedule (linear or cosine, T steps) in continuous time: t = (k + 1)/T is
+class TableVP(Process):
+    """A discrete VP table (a DiscreteSchedule of T entries) in continuous time: t = (k + 1)/T is
     table entry k, and between entries log ᾱ is linear (DiscreteSchedule.alpha_bar on float t).
-    Its VP view is the table itself."""
+    Its VP view is the table itself. A network of a discrete run takes the index k = t·T − 1."""
 
-    schedule: str = "linear"
-    num_timesteps: int = 1000
+    def __init__(self, table: DiscreteSchedule):
+        self._table = table
 
-    def __post_init__(self):
-        if self.schedule not in BETA_SCHEDULES:
-            raise ValueError(f"unknown beta schedule {self.schedule!r}; expected one of {BETA_SCHEDULES}")
+    @property
+    def table(self) -> DiscreteSchedule:
+        return self._table
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.table.num_timesteps
 
     @property
     def t_min(self):
@@ -154,10 +157,6 @@ class DiscreteVP(Process):
     @property
     def t_max(self):
         return 1.0
-
-    @property
-    def table(self) -> DiscreteSchedule:
-        return _table(self.schedule, self.num_timesteps)
 
     def alpha_sigma(self, t):
         a = self.table.alpha_bar(jnp.asarray(t, jnp.float32) * self.num_timesteps - 1.0)
@@ -174,6 +173,22 @@ class DiscreteVP(Process):
             raise ValueError(f"a DDPM process's VP view is its own table of {self.num_timesteps} "
                              f"steps, not {num_timesteps}")
         return self.table
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscreteVP(TableVP):
+    """DDPM's discrete schedule (linear or cosine, T steps) as a TableVP, named by its config."""
+
+    schedule: str = "linear"
+    num_timesteps: int = 1000
+
+    def __post_init__(self):
+        if self.schedule not in BETA_SCHEDULES:
+            raise ValueError(f"unknown beta schedule {self.schedule!r}; expected one of {BETA_SCHEDULES}")
+
+    @property
+    def table(self) -> DiscreteSchedule:
+        return _table(self.schedule, self.num_timesteps)
 
 
 # objective.process -> constructor(**objective.process_args)

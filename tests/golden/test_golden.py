@@ -11,7 +11,7 @@ import pytest
 from experiments.sampling import load_objective_and_params
 
 # names the golden files were written with -> today's registry name
-RENAMED = {}
+RENAMED = {("rf", "euler"): "rf_euler", ("rf", "heun"): "rf_heun"}
 
 
 @pytest.mark.parametrize("run", ["ddpm", "rf", "gan"])
