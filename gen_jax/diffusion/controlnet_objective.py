@@ -147,7 +147,7 @@ class ControlNetObjective:
         (Euler for rectified flow, DDIM for DDPM), labels cycling."""
         labels = jnp.arange(num) % self.num_classes if self.num_classes else None
         if hasattr(self.base, "velocity"):
-            return self.sample(params, key, num, sampler="euler", num_steps=self.base.preview_steps,
+            return self.sample(params, key, num, sampler="rf_euler", num_steps=self.base.preview_steps,
                                labels=labels)
         return self.sample(params, key, num, sampler="ddim",
                            num_steps=min(50, self.base.schedule.num_timesteps), labels=labels)

@@ -66,10 +66,10 @@ class DiffusionObjective:
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 
     # --- sampling -------------------------------------------------------------------------
-    def views(self, params, labels=None, guidance=1.0, negative_labels=None) -> Views:
-        """The model as every sampler sees it (gen_jax.samplers.views), with classifier-free
-        guidance at scale w (cfg_apply: w = 0 unconditional, 1 conditional, > 1 guided; a runtime
-        value). negative_labels [B] replace the null class (guide away from those classes)."""
+    def guided_model(self, params, labels=None, guidance=1.0, negative_labels=None):
+        """model_fn(x_t, t_idx) -> the network's prediction, with classifier-free guidance at scale
+        w (cfg_apply: w = 0 unconditional, 1 conditional, > 1 guided; a runtime value).
+        negative_labels [B] replace the null class (guide away from those classes)."""
 
         def model_fn(x_t, t):  # t: the table index, int or float
             if labels is None or not self.num_classes:
@@ -79,6 +79,11 @@ class DiffusionObjective:
             return cfg_apply(lambda x, s, y: self._apply(params, x, s, y, None), x_t, t, labels,
                              null, guidance)
 
+        return model_fn
+
+    def views(self, params, labels=None, guidance=1.0, negative_labels=None) -> Views:
+        """The guided model (guided_model) as every sampler sees it (gen_jax.samplers.views)."""
+        model_fn = self.guided_model(params, labels, guidance, negative_labels)
         T = self.schedule.num_timesteps
         return views_of(lambda x_t, t: model_fn(x_t, t * T - 1.0), TableVP(self.schedule),
                         self.prediction, denoise=make_denoiser(model_fn, self.schedule, self.prediction))

@@ -111,7 +111,7 @@ class ProgressiveDistillObjective:
 
     @property
     def student_sampler(self) -> str:
-        return "euler" if self.teacher.kind == "flow" else "ddim"
+        return "rf_euler" if self.teacher.kind == "flow" else "ddim"
 
     # --- training -------------------------------------------------------------------------
     def init(self, key, batch_size: int = 2) -> TeacherState:
@@ -155,7 +155,7 @@ class ProgressiveDistillObjective:
                              f"{self.student_sampler!r}, got sampler {sampler!r}")
         n = self.student_steps if num_steps is None else num_steps
         if self.teacher.kind == "flow":
-            return self.teacher.base.sample(params, key, num, sampler="euler", num_steps=n,
+            return self.teacher.base.sample(params, key, num, sampler="rf_euler", num_steps=n,
                                             labels=labels, guidance=guidance, shift=self.teacher.shift,
                                             debug=debug)
         return self.teacher.base.sample(params, key, num, sampler="ddim", num_steps=n, eta=0.0,

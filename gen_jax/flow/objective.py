@@ -79,26 +79,29 @@ class FlowObjective:
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 
     # --- sampling -------------------------------------------------------------------------
-    def velocity(self, params, labels=None, guidance=1.0):
+    def velocity(self, params, labels=None, guidance=1.0, negative_labels=None):
         """(x_t [B,H,W,C], t [B]) -> v [B,H,W,C], with classifier-free guidance at scale w
-        (cfg_apply: w = 0 unconditional, 1 conditional, > 1 guided; a runtime value)."""
+        (cfg_apply: w = 0 unconditional, 1 conditional, > 1 guided; a runtime value);
+        negative_labels [B] replace the null class."""
 
         def v(x_t, t):
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None)
-            null = jnp.full_like(labels, self.num_classes)
+            null = (jnp.full_like(labels, self.num_classes) if negative_labels is None
+                    else jnp.broadcast_to(jnp.asarray(negative_labels, labels.dtype), labels.shape))
             return cfg_apply(lambda x, s, y: self._apply(params, x, s, y), x_t, t, labels, null,
                              guidance)
 
         return v
 
-    def views(self, params, labels=None, guidance=1.0) -> Views:
+    def views(self, params, labels=None, guidance=1.0, negative_labels=None) -> Views:
         """The velocity network as every sampler sees it: itself on the rectified-flow view, and
         converted onto the VP view of the straight path (gen_jax.samplers.views)."""
-        return views_of(self.velocity(params, labels, guidance), RectifiedFlowPath(), "velocity")
+        return views_of(self.velocity(params, labels, guidance, negative_labels),
+                        RectifiedFlowPath(), "velocity")
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "rf_euler", num_steps=50,
-               labels=None, guidance=1.0, **options):
+               labels=None, guidance=1.0, negative_labels=None, **options):
         """Images [N, H, W, C] (clipped to [-1, 1]). key: one key (with num) or per-sample keys
         [N, 2]; sample b depends only on its key (and label), never on N.
 
@@ -108,8 +111,8 @@ class FlowObjective:
         options = given(**options)
         if registry.get(sampler).view == "rf":
             options.setdefault("shift", self.sample_shift)
-        return draw(sampler, self.views(params, labels, guidance), key, self.image_shape, num,
-                    num_steps, **options)
+        return draw(sampler, self.views(params, labels, guidance, negative_labels), key,
+                    self.image_shape, num, num_steps, **options)
 
     def noise(self, key, num: int | None = None):
         """The sampler's starting noise x1 [N, H, W, C] at t = 1: sample b's from its own key."""

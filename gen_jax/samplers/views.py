@@ -88,14 +88,17 @@ def noise(key, image_shape, num: int | None = None):
     return jax.vmap(lambda k: jax.random.normal(k, tuple(image_shape)))(keys)
 
 
-def draw(sampler: str, views: Views, key, image_shape, num: int | None, num_steps, **options):
-    """Samples [N, *image_shape] clipped to [-1, 1] (a trajectory too with return_trajectory).
+def draw(sampler: str, views: Views, key, image_shape, num: int | None, num_steps, *,
+         clip: bool = True, **options):
+    """Samples [N, *image_shape], clipped to [-1, 1] unless clip=False (latents), and a
+    trajectory too with return_trajectory.
     key: one key (with num) or per-sample keys [N, 2]; sample b's noise comes from key b and its
     sampler noise from fold_in(key b, 1), so a sample never depends on N or the device count."""
     keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
     x_T = noise(keys, image_shape)
     step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
     out = registry.run(sampler, views, x_T, step_keys, num_steps, **options)
+    final = (lambda x: jnp.clip(x, -1.0, 1.0)) if clip else (lambda x: x)
     if options.get("return_trajectory"):
-        return jnp.clip(out[0], -1.0, 1.0), out[1]
-    return jnp.clip(out, -1.0, 1.0)
+        return final(out[0]), out[1]
+    return final(out)
