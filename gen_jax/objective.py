@@ -69,3 +69,17 @@ def check_options(family: str, options: dict, allowed) -> None:
         if k not in allowed:
             raise ValueError(f"{family} does not take the sampling option {k!r}; it takes "
                              f"{sorted(allowed)}")
+
+
+def sample_options(objective, sampler: str | None = None) -> set:
+    """The keyword options objective.sample takes: its keyword-only parameters, plus, when it
+    forwards **options to a sampler, that sampler's own (gen_jax.samplers.SAMPLERS[sampler])."""
+    import inspect
+
+    from gen_jax.samplers.registry import SAMPLERS
+
+    params = inspect.signature(objective.sample).parameters.values()
+    names = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params) and sampler in SAMPLERS:
+        names |= set(SAMPLERS[sampler].options)
+    return names

@@ -61,14 +61,16 @@ class Process:
     def sample_t_max(self) -> float:
         """The noisiest time samplers start from: t_max, lowered so that ᾱ >= ALPHA_BAR_FLOOR."""
         floor = math.log(ALPHA_BAR_FLOOR) - math.log1p(-ALPHA_BAR_FLOOR)
-        return float(min(self.t_max, float(self.t_of_logsnr(jnp.float32(floor)))))
+        with jax.ensure_compile_time_eval():  # a constant, also when called under jit
+            return float(min(self.t_max, float(self.t_of_logsnr(jnp.float32(floor)))))
 
     def vp_schedule(self, num_timesteps: int = 1000) -> DiscreteSchedule:
         """The VP view as a DiscreteSchedule: ᾱ_k = α²/(α² + σ²) at t_k = t_min + (t_end − t_min)·(k+1)/K,
         k = 0..K−1, t_end = sample_t_max(). Built in float64 numpy."""
         t_end = self.sample_t_max()
         t = self.t_min + (t_end - self.t_min) * np.arange(1, num_timesteps + 1) / num_timesteps
-        alpha, sigma = (np.asarray(v, np.float64) for v in self.alpha_sigma(jnp.asarray(t, jnp.float32)))
+        with jax.ensure_compile_time_eval():  # a constant table, also when called under jit
+            alpha, sigma = (np.asarray(v, np.float64) for v in self.alpha_sigma(jnp.asarray(t, jnp.float32)))
         alpha_bar = alpha**2 / (alpha**2 + sigma**2)
         betas = 1.0 - alpha_bar / np.concatenate([[1.0], alpha_bar[:-1]])
         return DiscreteSchedule(betas=jnp.asarray(betas, jnp.float32),

@@ -144,12 +144,10 @@ class ProgressiveDistillObjective:
 
     # --- sampling -------------------------------------------------------------------------
     def sample(self, params, key, num: int | None = None, *, sampler: str | None = None,
-               num_steps=None, labels=None, guidance=1.0, debug: bool = False, **ignored):
+               num_steps=None, labels=None, guidance=1.0, debug: bool = False):
         """Images [N, H, W, C] from the teacher's own deterministic sampler (DDIM η = 0 on the
-        training grid, or Euler) at num_steps (default: the final student's). The diffusion
-        samplers' other options that main.py / sampling.py pass (eta, spacing, ...) are ignored:
-        the student is only trained for that sampler."""
-        del ignored
+        training grid, or rf_euler) at num_steps (default: the final student's): the student is
+        only trained for that sampler."""
         if sampler and sampler != self.student_sampler:  # None / "": the student's
             raise ValueError(f"a progressive student of a {self.teacher.kind} teacher samples with "
                              f"{self.student_sampler!r}, got sampler {sampler!r}")

@@ -94,10 +94,12 @@ class LatentDiffusionObjective:
             options.setdefault("clip_x0", False)
         return draw(sampler, views, key, self.latent_shape, num, num_steps, clip=False, **options)
 
-    def sample(self, params, key, num: int | None = None, **options):
+    def sample(self, params, key, num: int | None = None, *, sampler: str | None = None,
+               num_steps=50, labels=None, guidance=1.0, guide=None, **options):
         """Images [N, H, W, C] in [-1, 1]: sample_latents(...) decoded. Sample b depends only on
         its key (and label), never on N."""
-        return self.decode(self.sample_latents(params, key, num, **options))
+        return self.decode(self.sample_latents(params, key, num, sampler=sampler, num_steps=num_steps,
+                                               labels=labels, guidance=guidance, guide=guide, **options))
 
     def preview(self, params, key, num: int):
         """The wrapped objective's preview sampler, in latent space, decoded."""
