@@ -3,7 +3,7 @@
 
 python -m experiments.bench_rf --data_dir=../shared/data --out_dir=runs/bench_rf
 
-Trains (experiments.main.run, config experiments/configs/reflow_mnist.py; finished workdirs are
+Trains (experiments.train.run, config experiments/configs/reflow_mnist.py; finished workdirs are
 reused, interrupted ones resume) into OUT_DIR/:
   rf1_logit_normal, rf1_uniform   1-RF, --steps steps each, the same budget and seed
   rf2                             2-RF: rf1_logit_normal's checkpoint fine-tuned --reflow_steps
@@ -52,7 +52,7 @@ LABELS = {"rf1_logit_normal": "1-RF, logit-normal t", "rf1_uniform": "1-RF, unif
 
 def _train(name: str, out: str, steps: int, time_sampling: str = "logit_normal", pairs: str = "",
            parent: str | None = None):
-    from experiments.main import run
+    from experiments.train import run
     from experiments.sampling import load_objective_and_params
 
     c = reflow_mnist.get_config("reflow" if pairs else "")

@@ -125,8 +125,8 @@ def test_rectified_flow_through_the_general_code_equals_its_own_config():
 
 
 def test_smoke_config_trains(tmp_path):
-    """diffusion_default.py:smoke trains two steps through experiments.main.run and samples."""
-    from experiments.main import run
+    """diffusion_default.py:smoke trains two steps through experiments.train.run and samples."""
+    from experiments.train import run
 
     state = run(diffusion_default.get_config("smoke"), str(tmp_path), progress=False)
     assert int(state.step) == 2 and (tmp_path / "samples.png").exists()

@@ -88,7 +88,7 @@ def test_validate_names_bad_fields(field, value, msg):
 
 @pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
 def test_ddpm_mnist_smoke_trains_two_steps_in_process(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     c = ddpm_mnist.get_config("smoke")
     c.data.dir = str(DATA)
@@ -107,7 +107,7 @@ def test_noisy_classifier_trains_through_the_loop_and_guides_sampling(tmp_path):
     import jax
 
     from experiments.configs import classifier_mnist
-    from experiments.main import run
+    from experiments.train import run
     from experiments.sampling import generate, load_objective_and_params, sampler_fn
 
     c = classifier_mnist.get_config("smoke")

@@ -23,7 +23,7 @@ def _run(args):
 
 
 def test_text_smoke_trains_and_samples_from_a_prompt(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     wd = tmp_path / "text"
     state = run(text_to_image.get_config("smoke"), str(wd), progress=False)

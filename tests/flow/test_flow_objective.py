@@ -1,5 +1,5 @@
 """FlowObjective: its loss through the train step, classifier-free guidance, per-sample keys, and
-the smoke config trained through experiments.main.run."""
+the smoke config trained through experiments.train.run."""
 
 import jax
 import jax.numpy as jnp
@@ -89,7 +89,7 @@ def test_validator_names_the_field(field, value):
 
 
 def test_smoke_config_trains_two_steps_and_writes_samples(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     c = rf_default.get_config("smoke")
     c.model.channel_mult, c.model.attention_resolutions = (1,), ()  # compiles ~2x faster

@@ -74,10 +74,10 @@ def test_reflow_straightens_a_toy_flow(tmp_path):
 
 
 def test_reflow_config_feeds_the_pairs(tmp_path):
-    """reflow_mnist:smoke with data.pairs trains 2 steps through experiments.main.run, and its first
+    """reflow_mnist:smoke with data.pairs trains 2 steps through experiments.train.run, and its first
     loss is mean((z − x)²) of the pairs in batch 0: the zero-initialised U-Net predicts v = 0,
     so the loss shows that the step regressed onto the given z."""
-    from experiments.main import run
+    from experiments.train import run
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (40, 8, 8, 1)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""GAN configs end to end: the smoke variants train two steps through experiments.main.run and
+"""GAN configs end to end: the smoke variants train two steps through experiments.train.run and
 write samples.png; bad values name their config field."""
 
 import os
@@ -17,7 +17,7 @@ DATA = Path(os.environ.get("GEN_JAX_DATA_DIR", Path(__file__).resolve().parents[
 @pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
 @pytest.mark.parametrize("config", [dcgan_mnist, wgan_gp_mnist, sngan_mnist, stylegan2_mnist])
 def test_smoke_trains_two_steps_and_writes_samples(tmp_path, config):
-    from experiments.main import run
+    from experiments.train import run
 
     c = config.get_config("smoke")
     c.data.dir = str(DATA)

@@ -39,7 +39,7 @@ def main():
     args = p.parse_args()
     import importlib
 
-    from experiments.main import run
+    from experiments.train import run
     from experiments.sampling import load_objective_and_params
 
     for name, (module, overrides, samplers) in RUNS.items():

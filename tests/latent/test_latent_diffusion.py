@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from experiments.main import run
+    from experiments.train import run
 
     root = tmp_path_factory.mktemp("ldm")
     run(autoencoder_cifar10.get_config("smoke"), str(root / "ae"), progress=False)

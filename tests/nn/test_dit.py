@@ -69,7 +69,7 @@ def test_preset_S2_has_the_paper_parameter_count():
 
 def test_dit_smoke_config_trains_two_steps_and_writes_samples(tmp_path):
     from experiments.configs import dit_default
-    from experiments.main import run
+    from experiments.train import run
 
     c = dit_default.get_config("smoke")
     state = run(c, str(tmp_path), progress=False)

@@ -88,7 +88,7 @@ def test_sample_interpolate_and_mix_shapes_ranges_and_endpoints(trained):
 
 
 def test_vae_smoke_config_trains_through_main_run_and_writes_samples(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     state = run(vae_default.get_config("smoke"), str(tmp_path), progress=False)
     assert int(state.step) == 2
