@@ -42,6 +42,8 @@ _NUM_TEST = flags.DEFINE_integer("num_test", 2000, "Random test images scored, i
 _KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 10, "KID subsets (of min(1000, num_test) rows).")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the subsets and of the random corruptions.")
 _OUT = flags.DEFINE_string("out_dir", "runs/bench_metrics", "Output directory.")
+_REUSE = flags.DEFINE_bool("reuse", False, "Reuse a network's rows from out_dir/nets/NAME.json when "
+                           "written with the same settings (a network benched earlier, unchanged).")
 
 
 def _dataset_of(name: str) -> str:
@@ -175,10 +177,22 @@ def plot(results, path):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    os.makedirs(_OUT.value, exist_ok=True)
-    results = [bench_one(name, dataset, fn, _DATA_DIR.value, _NUM_TRAIN.value, _NUM_TEST.value,
-                         _KID_SUBSETS.value, _SEED.value)
-               for name, dataset, fn in extractors(_NETS.value, _INCEPTION.value)]
+    os.makedirs(os.path.join(_OUT.value, "nets"), exist_ok=True)
+    settings = {"num_train": _NUM_TRAIN.value, "num_test": _NUM_TEST.value,
+                "kid_subsets": _KID_SUBSETS.value, "seed": _SEED.value}
+    results = []
+    for name, dataset, fn in extractors(_NETS.value, _INCEPTION.value):
+        cache = os.path.join(_OUT.value, "nets", name.split(" (")[0] + ".json")
+        if _REUSE.value and os.path.exists(cache):
+            with open(cache) as f:
+                cached = json.load(f)
+            if cached["settings"] == settings and cached["result"]["net"] == name:
+                print(f"{name}: reusing {cache}")
+                results.append(cached["result"])
+                continue
+        results.append(bench_one(name, dataset, fn, _DATA_DIR.value, **settings))
+        with open(cache, "w") as f:
+            json.dump({"settings": settings, "result": results[-1]}, f, indent=1)
     data_flag = f" --data_dir={_DATA_DIR.value}" if _DATA_DIR.value else ""
     meta = {"num_train": _NUM_TRAIN.value, "num_test": _NUM_TEST.value, "kid_subsets": _KID_SUBSETS.value,
             "seed": _SEED.value,
