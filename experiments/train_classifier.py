@@ -40,14 +40,17 @@ from gen_jax.train.state import TrainState, create_state, gradient_step, make_op
 # Per-dataset defaults, sized for a 2-core CPU (a flag left unset takes these). norm=False and
 # taps=2 give features that see blur and noise (docs/metrics.md); augment: None, "shift" (random
 # translations of up to 1 pixel, so a one-pixel shift barely registers) or "crop_flip" (4 pixels
-# and horizontal flips).
+# and horizontal flips). penultimate_weight scales the penultimate group after the RMS
+# normalisation: on MNIST 0.5 brings the one-pixel shift from 2.0x to 1.5x the real-vs-real FID.
 DEFAULTS = {
     "mnist": dict(steps=500, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
-                  label_smoothing=0.0, augment="shift", norm=False, taps=2),
+                  label_smoothing=0.0, augment="shift", norm=False, taps=2, penultimate_weight=0.5),
     "fashion_mnist": dict(steps=600, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
-                          label_smoothing=0.1, augment="shift", norm=False, taps=2),
+                          label_smoothing=0.1, augment="shift", norm=False, taps=2,
+                          penultimate_weight=1.0),
     "cifar10": dict(steps=1800, batch_size=128, learning_rate=3e-3, weight_decay=5e-4,
-                    label_smoothing=0.1, augment="crop_flip", norm=False, taps=2),
+                    label_smoothing=0.1, augment="crop_flip", norm=False, taps=2,
+                    penultimate_weight=1.0),
 }
 
 _DATASET = flags.DEFINE_enum("dataset", None, sorted(DEFAULTS), "Dataset to train on.")
@@ -140,6 +143,7 @@ def run(dataset: str, data_dir: str | None, out_dir: str, workdir: str, seed: in
     params = jax.device_get(state.params)
     calib = train_ds.images[np.random.default_rng(1).choice(len(train_ds.images), 10000, replace=False)]
     scales = calibrate_scales(model, params, calib, hp["taps"])
+    scales[0] /= hp["penultimate_weight"]
     net = FeatureNet(f"{dataset}_classifier", model, params, image_shape, None, hp["taps"],
                      tuple(float(v) for v in scales), dataset)
     ev = evaluate(net, train_ds, test_ds)
