@@ -17,7 +17,7 @@ from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
 from gen_jax.metrics.frechet import frechet_distance
 from gen_jax.utils.images import to_uint8
 
-NUM_TRAIN, NUM_TEST = 4000, 1500
+NUM_TRAIN, NUM_TEST = 3000, 1000
 CASES = [("blur", 0.5), ("blur", 0.8), ("blur", 1.2), ("noise", 8), ("noise", 16), ("noise", 32),
          ("shift", 1)]
 
