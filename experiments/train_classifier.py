@@ -48,8 +48,9 @@ DEFAULTS = {
     "fashion_mnist": dict(steps=600, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
                           label_smoothing=0.1, augment="shift", norm=False, taps=2,
                           penultimate_weight=1.0),
+    # The GroupNorm design: on CIFAR-10 it passes the bars already (docs/metrics.md).
     "cifar10": dict(steps=1800, batch_size=128, learning_rate=3e-3, weight_decay=5e-4,
-                    label_smoothing=0.1, augment="crop_flip", norm=False, taps=2,
+                    label_smoothing=0.1, augment="crop_flip", norm=True, taps=0,
                     penultimate_weight=1.0),
 }
 
@@ -142,8 +143,11 @@ def run(dataset: str, data_dir: str | None, out_dir: str, workdir: str, seed: in
 
     params = jax.device_get(state.params)
     calib = train_ds.images[np.random.default_rng(1).choice(len(train_ds.images), 10000, replace=False)]
-    scales = calibrate_scales(model, params, calib, hp["taps"])
-    scales[0] /= hp["penultimate_weight"]
+    if hp["taps"]:
+        scales = calibrate_scales(model, params, calib, hp["taps"])
+        scales[0] /= hp["penultimate_weight"]
+    else:  # the penultimate features alone, unscaled (the v1 design)
+        scales = np.ones(1, np.float32)
     net = FeatureNet(f"{dataset}_classifier", model, params, image_shape, None, hp["taps"],
                      tuple(float(v) for v in scales), dataset)
     ev = evaluate(net, train_ds, test_ds)
