@@ -1,4 +1,4 @@
-"""Each default feature network passes the sensitivity bars of docs/metrics.md on a small sample of
+"""Each default feature network (MNIST, Fashion-MNIST, CIFAR-10) passes the sensitivity bars of docs/metrics.md on a small sample of
 real images: FID(blur σ 0.8) ≥ 10×, FID(noise σ 16/255) ≥ 1.5× and FID(one-pixel shift) < 2× the
 real-vs-real FID, rising with blur and noise strength. (experiments/bench_metrics.py measures the
 same at 2,000 test images against 10,000 training images, with every corruption.)
@@ -22,10 +22,11 @@ CASES = [("blur", 0.5), ("blur", 0.8), ("blur", 1.2), ("noise", 8), ("noise", 16
          ("shift", 1)]
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "cifar10"])
 def test_default_feature_net_passes_the_sensitivity_bars(dataset, shared_data):
-    if not (shared_data / dataset).is_dir():
-        pytest.skip(f"needs {shared_data / dataset}")
+    folder = shared_data / {"cifar10": "cifar10_jpeg"}.get(dataset, dataset)
+    if not folder.is_dir():
+        pytest.skip(f"needs {folder}")
     rng = np.random.default_rng(0)
     train = load_dataset(dataset, str(shared_data), "train").images
     test = load_dataset(dataset, str(shared_data), "test").images
