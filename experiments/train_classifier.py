@@ -30,21 +30,28 @@ from jax import lax
 
 from gen_jax.data import load_dataset
 from gen_jax.metrics.frechet import frechet_distance
-from gen_jax.metrics.feature_nets import (WEIGHTS_DIR, FeatureNet, feature_stats,
-                                          load_feature_net, predict_labels, save_feature_net,
-                                          weights_path)
+from gen_jax.metrics.feature_nets import (WEIGHTS_DIR, FeatureNet, calibrate_scales,
+                                          feature_stats, load_feature_net, predict_labels,
+                                          save_feature_net, weights_path)
 from gen_jax.nn.classifier import PRESETS
 from gen_jax.train.loop import train
 from gen_jax.train.state import TrainState, create_state, gradient_step, make_optimizer
 
-# Per-dataset defaults, sized for a 2-core CPU (a flag left unset takes these).
+# Per-dataset defaults, sized for a 2-core CPU (a flag left unset takes these). norm=False and
+# taps=2 give features that see blur and noise (docs/metrics.md); augment: None, "shift" (random
+# translations of up to 1 pixel, so a one-pixel shift barely registers) or "crop_flip" (4 pixels
+# and horizontal flips). penultimate_weight scales the penultimate group after the RMS
+# normalisation: on MNIST 0.5 brings the one-pixel shift from 2.0x to 1.5x the real-vs-real FID.
 DEFAULTS = {
-    "mnist": dict(steps=800, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
-                  label_smoothing=0.0, augment=False),
-    "fashion_mnist": dict(steps=1200, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
-                          label_smoothing=0.1, augment=False),
+    "mnist": dict(steps=500, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
+                  label_smoothing=0.0, augment="shift", norm=False, taps=2, penultimate_weight=0.5),
+    "fashion_mnist": dict(steps=600, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
+                          label_smoothing=0.1, augment="shift", norm=False, taps=2,
+                          penultimate_weight=1.0),
+    # The GroupNorm design: on CIFAR-10 it passes the bars already (docs/metrics.md).
     "cifar10": dict(steps=1800, batch_size=128, learning_rate=3e-3, weight_decay=5e-4,
-                    label_smoothing=0.1, augment=True),
+                    label_smoothing=0.1, augment="crop_flip", norm=True, taps=0,
+                    penultimate_weight=1.0),
 }
 
 _DATASET = flags.DEFINE_enum("dataset", None, sorted(DEFAULTS), "Dataset to train on.")
@@ -60,15 +67,18 @@ _EVAL_ONLY = flags.DEFINE_bool("eval_only", False, "Only re-evaluate the weights
 _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints and logs (default: runs/classifier_{dataset}).")
 
 
-def random_crop_flip(x, key, pad: int = 4):
-    """x [B, H, W, C]: a random H×W crop of the reflect-padded image, then a random horizontal flip."""
+def random_crop_flip(x, key, pad: int = 4, flip: bool = True):
+    """x [B, H, W, C]: a random H×W crop of the reflect-padded image, then (flip) a random
+    horizontal flip."""
     b, h, w, c = x.shape
     k_crop, k_flip = jax.random.split(key)
     xp = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
     offsets = jax.random.randint(k_crop, (b, 2), 0, 2 * pad + 1)
     x = jax.vmap(lambda im, o: lax.dynamic_slice(im, (o[0], o[1], 0), (h, w, c)))(xp, offsets)
-    flip = jax.random.bernoulli(k_flip, 0.5, (b, 1, 1, 1))
-    return jnp.where(flip, x[:, :, ::-1], x)
+    if not flip:
+        return x
+    flips = jax.random.bernoulli(k_flip, 0.5, (b, 1, 1, 1))
+    return jnp.where(flips, x[:, :, ::-1], x)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +91,7 @@ class ClassifierObjective:
     lr_schedule: Callable
     num_classes: int
     label_smoothing: float = 0.0
-    augment: bool = False
+    augment: str | None = None       # None, "shift" or "crop_flip"
 
     def init(self, key) -> TrainState:
         k_params, k_state = jax.random.split(key)
@@ -91,7 +101,13 @@ class ClassifierObjective:
     def step(self, state: TrainState, batch: dict):
         def loss_fn(params, key):
             k_aug, k_drop = jax.random.split(key)
-            x = random_crop_flip(batch["image"], k_aug) if self.augment else batch["image"]
+            x = batch["image"]
+            if self.augment == "shift":
+                x = random_crop_flip(x, k_aug, pad=1, flip=False)
+            elif self.augment == "crop_flip":
+                x = random_crop_flip(x, k_aug)
+            elif self.augment is not None:
+                raise ValueError(f"augment: expected None, 'shift' or 'crop_flip', found {self.augment!r}")
             logits = self.model.apply({"params": params}, x, train=True, rngs={"dropout": k_drop})
             targets = optax.smooth_labels(jax.nn.one_hot(batch["label"], self.num_classes),
                                           self.label_smoothing)
@@ -112,7 +128,7 @@ def run(dataset: str, data_dir: str | None, out_dir: str, workdir: str, seed: in
     train_ds = load_dataset(dataset, data_dir, "train")
     test_ds = load_dataset(dataset, data_dir, "test")
     image_shape = train_ds.images.shape[1:]
-    model = PRESETS[dataset](num_classes=train_ds.num_classes)
+    model = PRESETS[dataset](num_classes=train_ds.num_classes, norm=hp["norm"])
     tx, schedule = make_optimizer(hp["learning_rate"], warmup_steps=min(200, hp["steps"] // 10),
                                   weight_decay=hp["weight_decay"], decay_steps=hp["steps"])
     objective = ClassifierObjective(model, image_shape, tx, schedule, train_ds.num_classes,
@@ -125,10 +141,19 @@ def run(dataset: str, data_dir: str | None, out_dir: str, workdir: str, seed: in
                   log_every=100, ckpt_every=0, progress=progress)
     train_seconds = time.time() - t0
 
-    net = FeatureNet(f"{dataset}_classifier", model, jax.device_get(state.params), image_shape)
+    params = jax.device_get(state.params)
+    calib = train_ds.images[np.random.default_rng(1).choice(len(train_ds.images), 10000, replace=False)]
+    if hp["taps"]:
+        scales = calibrate_scales(model, params, calib, hp["taps"])
+        scales[0] /= hp["penultimate_weight"]
+    else:  # the penultimate features alone, unscaled (the v1 design)
+        scales = np.ones(1, np.float32)
+    net = FeatureNet(f"{dataset}_classifier", model, params, image_shape, None, hp["taps"],
+                     tuple(float(v) for v in scales), dataset)
     ev = evaluate(net, train_ds, test_ds)
     path = weights_path(dataset, out_dir)
-    size = save_feature_net(path, model, state.params, dataset, image_shape, ev["test_accuracy"])
+    size = save_feature_net(path, model, state.params, dataset, image_shape, ev["test_accuracy"],
+                            hp["taps"], scales)
     flag_data_dir = "" if data_dir is None or os.path.isabs(data_dir) else f" --data_dir={data_dir}"
     record = {
         "dataset": dataset,
@@ -137,6 +162,7 @@ def run(dataset: str, data_dir: str | None, out_dir: str, workdir: str, seed: in
         "epochs": round(hp["steps"] * hp["batch_size"] / len(train_ds.images), 2),
         "seed": seed,
         "hyperparameters": hp,
+        "feature_scales": [round(float(v), 6) for v in scales],
         "model": {f.name: getattr(model, f.name) for f in dataclasses.fields(model)
                   if f.name not in ("parent", "name")},
         "param_count": int(sum(np.size(p) for p in jax.tree.leaves(state.params))),

@@ -6,6 +6,14 @@ dataset (gen_jax.nn.classifier, trained by experiments/train_classifier.py). The
 gen_jax/metrics/weights/{dataset}_classifier.msgpack: one msgpack dict holding the parameters and
 what is needed to rebuild the network (its Classifier fields, the image shape, test accuracy).
 FIDs computed with these features are comparable only with others from the same weights file.
+
+Two kinds of weights ship (docs/metrics.md measures both against known corruptions):
+- `{dataset}` (the default): a classifier without normalisation layers whose features are the
+  penultimate activations joined with the spatial means of its first `taps` stages, each group
+  divided by its RMS standard deviation on training images, so the early, texture-level maps (which
+  see blur and noise that a classifier learns to ignore) weigh as much as the semantic ones.
+- `{dataset}_v1`: the first GroupNorm classifiers, penultimate features only; nearly blind to
+  noise and mild blur. Kept loadable by name to compare with figures computed with them.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from gen_jax.nn.classifier import Classifier
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 FORMAT = "gen_jax.classifier/1"
-_MODEL_FIELDS = ("num_classes", "channels", "convs_per_stage", "feature_dim")
+_MODEL_FIELDS = ("num_classes", "channels", "convs_per_stage", "feature_dim", "norm")
 
 
 def _model_space(images):
@@ -35,9 +43,25 @@ def _model_space(images):
     return images.astype(jnp.float32)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _features(model: Classifier, params, images):
-    return model.apply({"params": params}, _model_space(images), method="features")
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _features(model: Classifier, taps: int, params, scales, images):
+    if taps == 0:
+        return model.apply({"params": params}, _model_space(images), method="features")
+    pen, stages = model.apply({"params": params}, _model_space(images), method="stage_features")
+    groups = [pen, *stages[:taps]]
+    return jnp.concatenate([g / scales[i] for i, g in enumerate(groups)], axis=-1)
+
+
+def calibrate_scales(model: Classifier, params, images, taps: int, batch_size: int = 500):
+    """RMS standard deviation [taps + 1] of each feature group (penultimate, stage 0, ..., stage
+    taps-1) over images [N, H, W, C]: dividing by it gives every group unit mean variance."""
+    groups = None
+    for start in range(0, len(images), batch_size):
+        out = _features(model, taps, params, jnp.ones(taps + 1), images[start:start + batch_size])
+        sizes = np.cumsum([model.feature_dim, *model.channels[:taps]])[:-1]
+        parts = np.split(np.asarray(out, np.float64), sizes, axis=-1)
+        groups = parts if groups is None else [np.concatenate([a, b]) for a, b in zip(groups, parts)]
+    return np.array([np.sqrt(g.var(0).mean()) for g in groups], np.float32)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -60,10 +84,13 @@ class FeatureNet:
     params: Any
     image_shape: tuple[int, int, int]
     test_accuracy: float | None = None
+    taps: int = 0                    # stages whose spatial means join the penultimate features
+    scales: Any = None               # [taps + 1] divisor of each feature group (None: all 1)
+    dataset: str | None = None       # the dataset it was trained on
 
     @property
     def feature_dim(self) -> int:
-        return self.model.feature_dim
+        return self.model.feature_dim + sum(self.model.channels[:self.taps])
 
     @property
     def num_classes(self) -> int:
@@ -77,8 +104,9 @@ class FeatureNet:
         return images
 
     def features(self, images) -> jax.Array:
-        """Penultimate features [B, feature_dim]."""
-        return _features(self.model, self.params, self._check(images))
+        """Features [B, feature_dim]: penultimate (taps=0), or with the scaled stage means."""
+        scales = jnp.ones(self.taps + 1) if self.scales is None else jnp.asarray(self.scales)
+        return _features(self.model, self.taps, self.params, scales, self._check(images))
 
     def logits(self, images) -> jax.Array:
         """Class logits [B, num_classes]."""
@@ -100,15 +128,28 @@ def _batched(fn, images, batch_size: int):
         yield fn(chunk), np.arange(b) < real
 
 
-def feature_stats(net: FeatureNet, images, batch_size: int = 500):
-    """(mu [D], sigma [D, D], features [N, D]) of images [N, H, W, C] (uint8 or [-1, 1] float),
-    through the streaming statistics of gen_jax.metrics.features; mu and sigma are float64."""
-    stats, feats = init_stats(net.feature_dim), []
-    for f, mask in _batched(net.features, images, batch_size):
-        stats = _update_stats(stats, f, jnp.asarray(mask))
+def extractor_stats(features_fn, images, batch_size: int = 500):
+    """(mu [D], sigma [D, D], features [N, D]) of images [N, H, W, C] through any features
+    function [b, H, W, C] -> [b, D] (a FeatureNet's, InceptionV3's from
+    gen_jax.metrics.inception.load_inception, or a user's own, e.g. DINOv2 from local weights),
+    via the streaming statistics of gen_jax.metrics.features; mu and sigma are float64. The
+    function sees fixed-size batches (the last zero-padded), so a jitted one compiles once."""
+    stats, feats = None, []
+    for f, mask in _batched(features_fn, images, batch_size):
+        if np.ndim(f) != 2 or np.shape(f)[0] != len(mask):
+            raise ValueError(f"features function: expected [{len(mask)}, D] for a batch of "
+                             f"{len(mask)} images, found shape {np.shape(f)}")
+        stats = init_stats(np.shape(f)[1]) if stats is None else stats
+        stats = _update_stats(stats, jnp.asarray(f), jnp.asarray(mask))
         feats.append(np.asarray(f)[mask])
     mu, sigma = mean_cov(stats)
     return mu, sigma, np.concatenate(feats)
+
+
+def feature_stats(net: FeatureNet, images, batch_size: int = 500):
+    """(mu [D], sigma [D, D], features [N, D]) of images [N, H, W, C] (uint8 or [-1, 1] float),
+    through the streaming statistics of gen_jax.metrics.features; mu and sigma are float64."""
+    return extractor_stats(net.features, images, batch_size)
 
 
 def predict_labels(net: FeatureNet, images, batch_size: int = 500) -> np.ndarray:
@@ -122,9 +163,12 @@ def weights_path(dataset: str, weights_dir: str | None = None) -> str:
 
 
 def save_feature_net(path: str, model: Classifier, params, dataset: str,
-                     image_shape: tuple[int, int, int], test_accuracy: float) -> int:
+                     image_shape: tuple[int, int, int], test_accuracy: float, taps: int = 0,
+                     scales=None) -> int:
     """Write params and the fields that rebuild the network as one msgpack file; returns bytes."""
     blob = flax.serialization.msgpack_serialize({
+        "features": {"taps": int(taps),
+                     "scales": [float(v) for v in (np.ones(taps + 1) if scales is None else scales)]},
         "format": FORMAT,
         "dataset": dataset,
         "model": {f: (list(v) if isinstance(v := getattr(model, f), tuple) else v) for f in _MODEL_FIELDS},
@@ -139,8 +183,8 @@ def save_feature_net(path: str, model: Classifier, params, dataset: str,
 
 
 def load_feature_net(dataset: str, weights_dir: str | None = None) -> FeatureNet:
-    """The classifier trained on `dataset` ('mnist', 'fashion_mnist', 'cifar10'), from
-    {weights_dir or gen_jax/metrics/weights}/{dataset}_classifier.msgpack."""
+    """The classifier trained on `dataset` ('mnist', 'fashion_mnist', 'cifar10'; 'mnist_v1' etc.
+    for the first GroupNorm networks), from {weights_dir or gen_jax/metrics/weights}/{dataset}_classifier.msgpack."""
     path = weights_path(dataset, weights_dir)
     if not os.path.exists(path):
         raise FileNotFoundError(
@@ -166,4 +210,10 @@ def load_feature_net(dataset: str, weights_dir: str | None = None) -> FeatureNet
                              f"{np.shape(got)}; the network {kw} expects {want.shape}")
     params = jax.tree.map(lambda p: jnp.asarray(p, jnp.float32), params)
     acc = float(blob["test_accuracy"])
-    return FeatureNet(f"{dataset}_classifier (acc {100 * acc:.1f}%)", model, params, image_shape, acc)
+    feat = blob.get("features", {"taps": 0, "scales": [1.0]})  # v1 files: penultimate only
+    taps, scales = int(feat["taps"]), np.asarray(feat["scales"], np.float32)
+    if not 0 <= taps <= len(kw["channels"]) or scales.shape != (taps + 1,):
+        raise ValueError(f"{path}: 'features' expects 0 <= taps <= {len(kw['channels'])} stages and "
+                         f"taps + 1 scales; found taps={taps}, scales of shape {scales.shape}")
+    return FeatureNet(f"{dataset}_classifier (acc {100 * acc:.1f}%)", model, params, image_shape, acc,
+                      taps, tuple(float(v) for v in scales), blob.get("dataset"))

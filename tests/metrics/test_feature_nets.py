@@ -8,8 +8,9 @@ import pytest
 
 from gen_jax.data import load_dataset
 from gen_jax.metrics import class_coverage, fid_from_features
-from gen_jax.metrics.feature_nets import (feature_stats, load_feature_net,
-                                          predict_labels, save_feature_net, weights_path)
+from gen_jax.metrics.feature_nets import (calibrate_scales, extractor_stats, feature_stats,
+                                          load_feature_net, predict_labels, save_feature_net,
+                                          weights_path)
 from gen_jax.nn.classifier import Classifier
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -61,11 +62,50 @@ def test_feature_stats_over_padded_batches_match_numpy(tiny_net):
     np.testing.assert_array_equal(predict_labels(net, x, batch_size=3), np.argmax(net.logits(x), -1))
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "cifar10"])
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "cifar10", "mnist_v1", "fashion_mnist_v1"])
 def test_committed_weights_load_within_the_size_budget(dataset):
     assert os.path.getsize(weights_path(dataset)) <= 2_000_000
     net = load_feature_net(dataset)
     assert net.name.startswith(f"{dataset}_classifier (acc ") and net.num_classes == 10
+
+
+@pytest.mark.parametrize("name", ["mnist_v1", "fashion_mnist_v1"])
+def test_v1_weights_keep_their_groupnorm_penultimate_features(name):
+    net = load_feature_net(name)
+    assert net.model.norm and net.taps == 0 and net.feature_dim == 128
+    x = np.random.default_rng(0).integers(0, 256, (2, 28, 28, 1), dtype=np.uint8)
+    np.testing.assert_allclose(net.features(x), net.model.apply(
+        {"params": net.params}, x.astype(np.float32) / 127.5 - 1, method="features"), atol=1e-5)
+
+
+def test_stage_taps_join_the_scaled_stage_means_and_survive_the_file(tmp_path):
+    m = Classifier(num_classes=3, channels=(4, 8), feature_dim=5, norm=False)
+    x = np.random.default_rng(2).uniform(-1, 1, (6, 8, 8, 1)).astype(np.float32)
+    params = m.init(jax.random.PRNGKey(0), x[:1])["params"]
+    scales = calibrate_scales(m, params, x, taps=1, batch_size=4)
+    pen, stages = m.apply({"params": params}, x, method="stage_features")
+    np.testing.assert_allclose(scales, [np.sqrt(np.var(pen, 0).mean()), np.sqrt(np.var(stages[0], 0).mean())],
+                               rtol=1e-4)
+    save_feature_net(weights_path("toy", str(tmp_path)), m, params, "toy", (8, 8, 1), 0.5, 1, scales)
+    net = load_feature_net("toy", str(tmp_path))
+    assert net.taps == 1 and net.feature_dim == 5 + 4 and net.dataset == "toy"
+    want = np.concatenate([pen / scales[0], stages[0] / scales[1]], -1)
+    np.testing.assert_allclose(net.features(x), want, rtol=1e-5, atol=1e-6)
+    # Unit mean variance per group on the calibration images.
+    f = np.asarray(net.features(x), np.float64)
+    np.testing.assert_allclose([f[:, :5].var(0).mean(), f[:, 5:].var(0).mean()], [1, 1], rtol=1e-3)
+
+
+def test_extractor_stats_takes_any_features_function():
+    x = np.random.default_rng(3).integers(0, 256, (7, 4, 4, 3), dtype=np.uint8)
+    fn = lambda b: b.reshape(len(b), -1)[:, :6].astype(np.float32)  # noqa: E731
+    mu, sigma, feats = extractor_stats(fn, x, batch_size=3)
+    direct = x.reshape(7, -1)[:, :6].astype(np.float64)
+    np.testing.assert_allclose(feats, direct)
+    np.testing.assert_allclose(mu, direct.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(sigma, np.cov(direct, rowvar=False), rtol=1e-4)
+    with pytest.raises(ValueError, match=r"expected \[3, D\] for a batch of 3 images, found shape \(3, 2, 2\)"):
+        extractor_stats(lambda b: np.zeros((len(b), 2, 2)), x, batch_size=3)
 
 
 @pytest.fixture(scope="module")

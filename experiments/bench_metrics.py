@@ -1,0 +1,214 @@
+"""Validate the feature networks against known corruptions: FID, KID and precision/recall of real
+test images, intact and corrupted, against the statistics of real training images.
+
+python -m experiments.bench_metrics --nets=mnist,mnist_v1,fashion_mnist,fashion_mnist_v1 \
+    --data_dir=../shared/data --out_dir=docs/metrics
+python -m experiments.bench_metrics --nets=cifar10 --inception=inception_fid.msgpack \
+    --data_dir=../shared/data --num_test=1000 --out_dir=runs/bench_metrics_cifar10
+
+Per network: the reference is --num_train random training images; the intact row is --num_test
+random test images; every corrupted row is the same test images through one corruption of
+gen_jax.metrics.corruptions.SUITE (Gaussian blur, Gaussian noise, salt noise, JPEG, a one- and
+two-pixel shift, contrast, classes dropped). FID and its ratio to the intact row; KID (mean and
+std over --kid_subsets subsets) against the reference features; precision/recall (k = 3) against
+num_test random reference rows. Then the sensitivity bars (corruptions.check_bars). Writes
+results.json, results.md and fid_vs_strength.png to --out_dir.
+--inception: an InceptionV3 msgpack (experiments/convert_inception.py) scored on CIFAR-10 too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+import numpy as np
+from absl import app, flags, logging
+
+from gen_jax.data import load_dataset
+from gen_jax.metrics import corruptions
+from gen_jax.metrics.frechet import frechet_distance
+from gen_jax.metrics.kid import kernel_inception_distance
+from gen_jax.metrics.prdc import prdc
+from gen_jax.utils.images import to_uint8
+
+_NETS = flags.DEFINE_list("nets", ["mnist", "mnist_v1", "fashion_mnist", "fashion_mnist_v1"],
+                          "Feature networks by load_feature_net name.")
+_INCEPTION = flags.DEFINE_string("inception", None, "InceptionV3 msgpack to score on CIFAR-10 too.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder holding the datasets (else $GEN_JAX_DATA_DIR).")
+_NUM_TRAIN = flags.DEFINE_integer("num_train", 10000, "Random training images of the reference.")
+_NUM_TEST = flags.DEFINE_integer("num_test", 2000, "Random test images scored, intact and corrupted.")
+_KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 10, "KID subsets (of min(1000, num_test) rows).")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the subsets and of the random corruptions.")
+_OUT = flags.DEFINE_string("out_dir", "runs/bench_metrics", "Output directory.")
+_REUSE = flags.DEFINE_bool("reuse", False, "Reuse a network's rows from out_dir/nets/NAME.json when "
+                           "written with the same settings (a network benched earlier, unchanged).")
+
+
+def _dataset_of(name: str) -> str:
+    return name.removesuffix("_v1")
+
+
+def extractors(nets, inception_path):
+    """[(name, dataset, features_fn [b, H, W, C] uint8 -> [b, D])]."""
+    from gen_jax.metrics.feature_nets import load_feature_net
+
+    out = []
+    for name in nets:
+        net = load_feature_net(name)
+        out.append((net.name, net.dataset or _dataset_of(name), net.features))
+    if inception_path:
+        from gen_jax.metrics.inception import load_inception
+        out.append(("InceptionV3 pool3 (pytorch-fid weights)", "cifar10", load_inception(inception_path)))
+    return out
+
+
+def bench_one(name, dataset, features_fn, data_dir, num_train, num_test, kid_subsets, seed) -> dict:
+    """Rows (one per corruption, the intact images first) and the bars for one features function."""
+    from gen_jax.metrics.feature_nets import extractor_stats
+
+    t0 = time.time()
+    train, test = load_dataset(dataset, data_dir, "train"), load_dataset(dataset, data_dir, "test")
+    rng = np.random.default_rng(seed)
+    # Random subsets: the CIFAR-10 copy is sorted by class.
+    x_train = to_uint8(train.images[np.sort(rng.choice(len(train.images), min(num_train, len(train.images)), replace=False))])
+    idx = np.sort(rng.choice(len(test.images), min(num_test, len(test.images)), replace=False))
+    x_test, y_test = to_uint8(test.images[idx]), test.labels[idx]
+    # The mode-dropping rows resample from all test images of the kept classes.
+    x_all, y_all = to_uint8(test.images), test.labels
+    mu_r, sigma_r, f_train = extractor_stats(features_fn, x_train)
+    f_ref = f_train[rng.choice(len(f_train), min(len(x_test), len(f_train)), replace=False)]
+    key = jax.random.PRNGKey(seed)
+
+    cases = [("real", 0, x_test)]
+    for i, (family, (_, strengths)) in enumerate(corruptions.SUITE.items()):
+        for j, s in enumerate(strengths):
+            k = jax.random.fold_in(jax.random.fold_in(key, i), j)
+            if family == "drop":
+                x = corruptions.drop_classes(x_all, y_all, range(int(s)), len(x_test), k)
+            else:
+                x = corruptions.corrupt(family, s, x_test, y_test, k)
+            cases.append((family, s, x))
+
+    rows = []
+    for family, s, x in cases:
+        mu, sigma, f = extractor_stats(features_fn, x)
+        kid, kid_std = kernel_inception_distance(f, f_train, num_subsets=kid_subsets,
+                                                 subset_size=min(1000, len(f)), seed=seed)
+        pr = prdc(f_ref, f, k=3)
+        rows.append({"family": family, "strength": s, "fid": frechet_distance(mu, sigma, mu_r, sigma_r),
+                     "kid": kid, "kid_std": kid_std, "precision": float(pr["precision"]),
+                     "recall": float(pr["recall"])})
+    fid_real = rows[0]["fid"]
+    for r in rows:
+        r["fid_ratio"] = r["fid"] / fid_real
+    bars = corruptions.check_bars(fid_real, {(r["family"], r["strength"]): r["fid"] for r in rows[1:]})
+    print(f"{name}: real FID {fid_real:.3f}; " + ", ".join(
+        f"{r['family']} {r['strength']}: {r['fid_ratio']:.1f}×" for r in rows[1:]) +
+        f" ({time.time() - t0:.0f} s)")
+    return {"net": name, "dataset": dataset, "feature_dim": int(f_train.shape[1]), "rows": rows,
+            "bars": {k: (bool(v) if isinstance(v, (bool, np.bool_)) else float(v)) for k, v in bars.items()},
+            "seconds": round(time.time() - t0, 1)}
+
+
+def _label(family, s) -> str:
+    return "real (intact)" if family == "real" else f"{corruptions.SUITE[family][0]} = {s}"
+
+
+def markdown(results, meta) -> str:
+    nets = [r["net"] for r in results]
+    lines = ["FID against the training statistics (× the intact real value):", "",
+             "| images | " + " | ".join(nets) + " |", "|---" * (len(nets) + 1) + "|"]
+    for i, row in enumerate(results[0]["rows"]):
+        cells = []
+        for res in results:
+            r = res["rows"][i] if i < len(res["rows"]) else None
+            cells.append("" if r is None else f"{r['fid']:.2f} ({r['fid_ratio']:.1f}×)")
+        lines.append(f"| {_label(row['family'], row['strength'])} | " + " | ".join(cells) + " |")
+    lines += ["", "Sensitivity bars (blur σ 0.8 ≥ 10×, noise σ 16 ≥ 1.5×, one-pixel shift < 2×, "
+              "FID rising with every strength):", "",
+              "| network | blur 0.8 | noise 16 | shift 1 | monotone | not monotone |", "|---|---|---|---|---|---|"]
+    for res in results:
+        b = res["bars"]
+        mono = sorted(k.removeprefix("monotone_") for k in b if k.startswith("monotone_") and b[k])
+        non = sorted(k.removeprefix("monotone_") for k in b if k.startswith("monotone_") and not b[k])
+        ok = lambda k: "pass" if b[k + "_pass"] else "FAIL"  # noqa: E731
+        lines.append(f"| {res['net']} | {b['blur_0.8_ratio']:.1f}× {ok('blur_0.8')} | "
+                     f"{b['noise_16_ratio']:.2f}× {ok('noise_16')} | {b['shift_1_ratio']:.2f}× "
+                     f"{ok('shift_1')} | {', '.join(mono)} | {', '.join(non) or '-'} |")
+    for res in results:
+        lines += ["", f"{res['net']} ({res['dataset']}, {res['feature_dim']}-d features): KID and "
+                  "precision/recall (k = 3)", "", "| images | KID × 10³ | precision | recall |",
+                  "|---|---|---|---|"]
+        for r in res["rows"]:
+            lines.append(f"| {_label(r['family'], r['strength'])} | {1e3 * r['kid']:.2f} ± "
+                         f"{1e3 * r['kid_std']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} |")
+    lines += ["", f"Reference: {meta['num_train']} random training images; scored: {meta['num_test']} "
+              f"random test images (mode dropping: as many test images of the kept classes); KID over "
+              f"{meta['kid_subsets']} subsets; seed {meta['seed']}; {meta['hardware']}; "
+              f"command: `{meta['command']}`."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = [f for f in corruptions.SUITE if f != "shift"]
+    fig, axes = plt.subplots(1, len(families), figsize=(3.2 * len(families), 3.2), sharey=True)
+    for ax, family in zip(axes, families):
+        label, strengths = corruptions.SUITE[family]
+        for res in results:
+            y = [1.0] + [r["fid_ratio"] for r in res["rows"] if r["family"] == family]
+            ax.plot(range(len(y)), y, marker="o", label=res["net"].split(" (")[0])
+        ax.set_xticks(range(len(strengths) + 1), ["real", *map(str, strengths)])
+        ax.set_xlabel(label)
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("FID ÷ real-vs-real FID")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    os.makedirs(os.path.join(_OUT.value, "nets"), exist_ok=True)
+    settings = {"num_train": _NUM_TRAIN.value, "num_test": _NUM_TEST.value,
+                "kid_subsets": _KID_SUBSETS.value, "seed": _SEED.value}
+    results = []
+    for name, dataset, fn in extractors(_NETS.value, _INCEPTION.value):
+        cache = os.path.join(_OUT.value, "nets", name.split(" (")[0] + ".json")
+        if _REUSE.value and os.path.exists(cache):
+            with open(cache) as f:
+                cached = json.load(f)
+            if cached["settings"] == settings and cached["result"]["net"] == name:
+                print(f"{name}: reusing {cache}")
+                results.append(cached["result"])
+                continue
+        results.append(bench_one(name, dataset, fn, _DATA_DIR.value, **settings))
+        with open(cache, "w") as f:
+            json.dump({"settings": settings, "result": results[-1]}, f, indent=1)
+    data_flag = f" --data_dir={_DATA_DIR.value}" if _DATA_DIR.value else ""
+    meta = {"num_train": _NUM_TRAIN.value, "num_test": _NUM_TEST.value, "kid_subsets": _KID_SUBSETS.value,
+            "seed": _SEED.value,
+            "hardware": f"jax {jax.__version__} {jax.default_backend()}, {os.cpu_count()} CPU cores",
+            "command": f"python -m experiments.bench_metrics --nets={','.join(_NETS.value)}{data_flag}"
+                       f" --num_train={_NUM_TRAIN.value} --num_test={_NUM_TEST.value}"
+                       + (f" --inception={_INCEPTION.value}" if _INCEPTION.value else "")
+                       + f" --out_dir={_OUT.value}"}
+    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    md = markdown(results, meta)
+    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
+        f.write(md)
+    plot(results, os.path.join(_OUT.value, "fid_vs_strength.png"))
+    print(md)
+
+
+if __name__ == "__main__":
+    app.run(main)
