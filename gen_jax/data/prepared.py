@@ -60,8 +60,10 @@ def write_prepared(out_dir: str, images: Iterable[np.ndarray], shape: tuple[int,
                    count: int | None = None, source: str = "", skipped: tuple[str, ...] = (),
                    overwrite: bool = False) -> Meta:
     """Write uint8 images ([H, W, C] each, an iterable so a large set never sits in memory) to
-    out_dir. Images are dealt to shards in contiguous runs; `count` (needed when images is a
-    generator and num_shards > 1) fixes the split. Refuses an existing out_dir unless overwrite."""
+    out_dir. Images are dealt to shards in contiguous runs of ceil(count / num_shards); `count`
+    (an upper bound is enough; needed when images is a generator and num_shards > 1) sets that run.
+    `labels` and `skipped` are read after the images are consumed, so a generator may fill them.
+    Refuses an existing out_dir unless overwrite."""
     from array_record.python.array_record_module import ArrayRecordWriter
 
     shape = tuple(int(s) for s in shape)
@@ -104,9 +106,8 @@ def write_prepared(out_dir: str, images: Iterable[np.ndarray], shape: tuple[int,
         for w in writers:
             w.close()
         if n == 0:
-            raise ValueError(f"{source or name}: no images to write")
-        if count is not None and n != count:
-            raise ValueError(f"{source or name}: expected {count} images, got {n}")
+            raise ValueError(f"{source or name}: no images to write"
+                             + (f" (all {len(skipped)} files unreadable)" if skipped else ""))
         if labels is not None:
             labels = np.asarray(labels, np.int32)
             if labels.shape != (n,):
@@ -271,6 +272,14 @@ def load_image(path: str, resolution: int, channels: int = 3, background: int = 
             bg = Image.new("RGBA", img.size, (background,) * 3 + (255,))
             img = Image.alpha_composite(bg, img)
         img = img.convert("RGB" if channels == 3 else "L")
+    return fit(img, resolution)
+
+
+def fit(img, resolution: int) -> np.ndarray:
+    """PIL image -> uint8 [resolution, resolution, C]: shorter side resized to `resolution`
+    (bicubic; untouched when it already is) then the central square."""
+    from PIL import Image
+
     w, h = img.size
     if min(w, h) != resolution:
         s = resolution / min(w, h)
@@ -281,3 +290,49 @@ def load_image(path: str, resolution: int, channels: int = 3, background: int = 
     img = img.crop((left, top, left + resolution, top + resolution))
     x = np.asarray(img, np.uint8)
     return x[..., None] if x.ndim == 2 else x
+
+
+def prepare_folder(folder: str, out_dir: str, resolution: int, *, channels: int = 3,
+                   labels: str = "auto", strict: bool = False, num_shards: int = 1,
+                   name: str | None = None, overwrite: bool = False, log=print) -> Meta:
+    """Prepare an image folder (see scan_folder) at resolution x resolution. Unreadable files are
+    skipped, counted and listed in the metadata ("skipped"), or raise with strict."""
+    from PIL import UnidentifiedImageError
+
+    if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 1:
+        raise ValueError(f"--resolution: expected a positive int, got {resolution!r}")
+    if channels not in (1, 3):
+        raise ValueError(f"--channels: expected 1 or 3, got {channels!r}")
+    if labels not in ("auto", "none"):
+        raise ValueError(f"--labels: expected 'auto' or 'none', got {labels!r}")
+    paths, classes = scan_folder(folder)
+    if labels == "none":
+        classes = None
+    class_names = tuple(sorted(set(classes))) if classes else None
+    index = {c: i for i, c in enumerate(class_names or ())}
+    kept_labels: list[int] = []
+    skipped: list[str] = []
+
+    def images():
+        for i, p in enumerate(paths):
+            try:
+                x = load_image(p, resolution, channels)
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+                if strict:
+                    raise ValueError(f"{p}: unreadable image ({type(e).__name__}: {e}); "
+                                     f"without --strict it would be skipped") from e
+                skipped.append(os.path.relpath(p, folder))
+                continue
+            if classes:
+                kept_labels.append(index[classes[i]])
+            yield x
+
+    meta = write_prepared(out_dir, images(), (resolution, resolution, channels),
+                          name=name or os.path.basename(os.path.normpath(folder)),
+                          labels=kept_labels if classes else None, class_names=class_names,
+                          num_shards=num_shards, count=len(paths), source=os.path.abspath(folder),
+                          skipped=skipped, overwrite=overwrite)
+    if skipped:
+        log(f"{folder}: skipped {len(skipped)} unreadable file(s): {', '.join(skipped[:10])}"
+            + (" ..." if len(skipped) > 10 else "") + f" (all listed in {os.path.join(out_dir, META)})")
+    return meta
