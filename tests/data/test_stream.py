@@ -1,6 +1,6 @@
 """The grain pipeline over prepared shards: the in-memory path's batches, per-process rows of the
 same global batch, resumable at any step, flip/crop a function of (seed, step, example); training
-on a prepared set equals training on the same arrays in memory, and resumes exactly."""
+from --config.data.name=folder:PATH resumes exactly."""
 
 import sys
 from pathlib import Path
@@ -12,10 +12,9 @@ import pytest
 from gen_jax.data import prepared
 from gen_jax.data.pipeline import batch_iterator
 from gen_jax.data.stream import Augment, augment, open_prepared
-from gen_jax.train.loop import train
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "train"))
-from helpers import digits, tiny_objective  # noqa: E402
+from helpers import digits  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -88,20 +87,26 @@ def test_bad_knobs_and_crop_name_the_field(stored):
         open_prepared(stored[0], workers=-1)
 
 
-def test_training_on_a_prepared_set_equals_in_memory_and_resumes_exactly(tmp_path):
+def test_main_trains_on_folder_path_with_flip_and_a_crashed_run_resumes_exactly(tmp_path):
+    """experiments.main on --config.data.name=folder:PATH (the smoke config, smallest U-Net):
+    a run stopped after 2 steps and resumed ends with the parameters of an uninterrupted run."""
+    from experiments import build
+    from experiments.configs import default
+    from experiments.main import run
+
     x, y = digits(64)
     u8 = np.round((x + 1) * 127.5).astype(np.uint8)  # digits' 17 levels quantised to uint8
     prepared.write_prepared(str(tmp_path / "p"), list(u8), (8, 8, 1), name="digits", labels=y,
                             class_names=tuple("0123456789"))
-    ds = open_prepared(str(tmp_path / "p"))
-    obj = tiny_objective()
-    kw = dict(num_steps=3, batch_size=16, ckpt_every=2, progress=False)
-    mem = train(obj, u8.astype(np.float32) / 127.5 - 1.0, y, workdir=str(tmp_path / "mem"), **kw)
-    streamed = train(obj, ds.images, ds.labels, workdir=str(tmp_path / "s"), **kw)
-    train(obj, ds.images, ds.labels, workdir=str(tmp_path / "r"), stop_after=2, **kw)  # "crash"
-    resumed = train(obj, open_prepared(str(tmp_path / "p")).images, ds.labels,
-                    workdir=str(tmp_path / "r"), **kw)
-    for a, b, c in zip(jax.tree.leaves(mem.params), jax.tree.leaves(streamed.params),
-                       jax.tree.leaves(resumed.params)):
+    c = default.get_config("smoke")
+    c.model.channel_mult, c.model.attention_resolutions = (1,), ()
+    c.data.name, c.data.flip = f"folder:{tmp_path / 'p'}", True
+    c.train.steps, c.train.ckpt_every, c.train.num_final_samples = 3, 2, 0
+    ds = build.dataset(c)
+    assert ds.images.augment.flip and ds.images.shape == (64, 8, 8, 1) and ds.num_classes == 10
+    full = run(c, str(tmp_path / "a"), progress=False)
+    run(c, str(tmp_path / "b"), progress=False, stop_after=2)  # "crash" right after the step-2 checkpoint
+    resumed = run(c, str(tmp_path / "b"), progress=False)
+    assert int(full.step) == int(resumed.step) == 3
+    for a, b in zip(jax.tree.leaves(full.params), jax.tree.leaves(resumed.params)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-        np.testing.assert_array_equal(np.asarray(b), np.asarray(c))
