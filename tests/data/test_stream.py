@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from gen_jax.data import prepared
+from gen_jax.data import load_dataset, prepared
 from gen_jax.data.pipeline import batch_iterator
 from gen_jax.data.stream import Augment, augment, open_prepared
 
@@ -40,6 +40,10 @@ def test_streamed_batches_equal_the_in_memory_batches(stored):
         np.testing.assert_array_equal(a["label"], b["label"])
         assert a["image"].dtype == np.float32 and a["label"].dtype == np.int32
     np.testing.assert_array_equal(ds.images[[3, 1]], x[[3, 1]].astype(np.float32) / 127.5 - 1.0)
+    by_name = load_dataset(f"folder:{d}")  # the registry's name for it (no augmentation)
+    np.testing.assert_array_equal(by_name.images[:], x.astype(np.float32) / 127.5 - 1.0)
+    with pytest.raises(ValueError, match=r"extras \(\['noise'\]\) need in-memory images"):
+        batch_iterator(ds.images, None, 8, 0, slice(None), 0, 1, extras={"noise": x})
 
 
 def test_process_rows_and_resumed_iterators_give_the_same_global_batches(stored):
