@@ -89,6 +89,10 @@ def dataset(c: ml_collections.ConfigDict):
         return open_prepared(d.name[len("folder:"):], flip=d.get("flip", False), crop=d.get("crop", 0),
                              workers=d.get("workers", 0), threads=d.get("threads", 2),
                              prefetch=d.get("prefetch", 4))
+    if c.data.get("flip") or c.data.get("crop"):
+        raise ValueError(f"config.data.flip/crop: augmentation streams from a prepared directory "
+                         f"(folder:PATH), not {c.data.name!r}; prepare it first with "
+                         f"python -m experiments.prepare_data --source={c.data.name} --out=DIR")
     return load_dataset(c.data.name, c.data.dir or None, c.data.split)
 
 

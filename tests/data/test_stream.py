@@ -107,6 +107,10 @@ def test_main_trains_on_folder_path_with_flip_and_a_crashed_run_resumes_exactly(
     c.data.name, c.data.flip = f"folder:{tmp_path / 'p'}", True
     c.train.steps, c.train.ckpt_every, c.train.num_final_samples = 3, 2, 0
     ds = build.dataset(c)
+    in_memory = default.get_config("smoke")
+    in_memory.data.flip = True  # on a registered name: an error, not a silently ignored field
+    with pytest.raises(ValueError, match="config.data.flip/crop: .*prepare_data --source=digits"):
+        build.dataset(in_memory)
     assert ds.images.augment.flip and ds.images.shape == (64, 8, 8, 1) and ds.num_classes == 10
     full = run(c, str(tmp_path / "a"), progress=False)
     run(c, str(tmp_path / "b"), progress=False, stop_after=2)  # "crash" right after the step-2 checkpoint
