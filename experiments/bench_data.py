@@ -143,8 +143,8 @@ def markdown(result: dict) -> str:
         for res, ips in sorted(best.items()):
             per_core = ips / result["cores"]
             lines.append(f"- {res}x{res}: {ips:.0f} images/s here ({100 * ips / TPU_IMAGES_PER_SEC:.0f}% "
-                         f"of what that step consumes); at {per_core:.0f} images/s per core, about "
-                         f"{int(np.ceil(TPU_IMAGES_PER_SEC / per_core))} host cores would keep up")
+                         f"of what that step consumes); at {per_core:.0f} images/s per core, "
+                         f"{int(np.ceil(TPU_IMAGES_PER_SEC / per_core))} host core(s) would keep up")
     if result["memory"]:
         lines += ["", f"Peak RSS of a process training a tiny U-Net for {result['rss_steps']} steps "
                       f"(batch {result['batch_size']}):", "",
