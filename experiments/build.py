@@ -83,6 +83,16 @@ def dataset(c: ml_collections.ConfigDict):
     if c.data.get("pairs"):  # reflow: (noise, sample) pairs written by experiments.reflow
         from gen_jax.data.pairs import load_pairs
         return load_pairs(c.data.pairs, c.data.name)
+    if c.data.name.startswith("folder:"):  # a prepared directory, streamed by grain
+        from gen_jax.data.stream import open_prepared
+        d = c.data
+        return open_prepared(d.name[len("folder:"):], flip=d.get("flip", False), crop=d.get("crop", 0),
+                             workers=d.get("workers", 0), threads=d.get("threads", 2),
+                             prefetch=d.get("prefetch", 4))
+    if c.data.get("flip") or c.data.get("crop"):
+        raise ValueError(f"config.data.flip/crop: augmentation streams from a prepared directory "
+                         f"(folder:PATH), not {c.data.name!r}; prepare it first with "
+                         f"python -m experiments.prepare_data --source={c.data.name} --out=DIR")
     return load_dataset(c.data.name, c.data.dir or None, c.data.split)
 
 

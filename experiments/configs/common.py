@@ -8,9 +8,15 @@ def base_config() -> ml_collections.ConfigDict:
     c.seed = 0                          # seeds init, data order and training noise
 
     c.data = ml_collections.ConfigDict()
-    c.data.name = "digits"              # digits | mnist | fashion_mnist | cifar10 | emoji | tfds:NAME
+    c.data.name = "digits"              # digits | mnist | fashion_mnist | cifar10 | emoji | tfds:NAME | folder:PATH
     c.data.dir = ""                     # data directory ("" -> $GEN_JAX_DATA_DIR, else embedded only)
     c.data.split = "train"              # split to train on
+    # folder:PATH only (a directory written by experiments.prepare_data, streamed by grain):
+    c.data.flip = False                 # random horizontal flip, keyed by (seed, step, example)
+    c.data.crop = 0                     # random crop to crop x crop (0: none)
+    c.data.workers = 0                  # grain worker processes (0: read in the training process)
+    c.data.threads = 2                  # grain reader threads per process
+    c.data.prefetch = 4                 # batches read ahead per process
 
     c.model = ml_collections.ConfigDict()
     c.model.name = "unet"               # network registry key (experiments/build.py)

@@ -48,3 +48,16 @@ def batch_at(images: np.ndarray, labels: np.ndarray | None, sampler: EpochSample
     for k, v in (extras or {}).items():
         batch[k] = v[idx]
     return batch
+
+
+def batch_iterator(images, labels: np.ndarray | None, batch_size: int, seed: int, rows: slice,
+                   start: int, end: int, extras: dict | None = None):
+    """This process's `rows` of global batches start .. end-1, in order: from host arrays via
+    batch_at, or streamed by `images.batches` (gen_jax.data.stream.PreparedImages, grain)."""
+    if hasattr(images, "batches"):
+        if extras:
+            raise ValueError(f"per-example extras ({sorted(extras)}) need in-memory images; "
+                             f"a streamed dataset carries only images and labels")
+        return images.batches(batch_size, seed, rows, start, end, with_labels=labels is not None)
+    sampler = EpochSampler(len(images), batch_size, seed)
+    return (batch_at(images, labels, sampler, step, rows, extras) for step in range(start, end))

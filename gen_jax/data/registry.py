@@ -8,6 +8,7 @@
 | emoji | <dir>/noto_emoji/noto_emoji64.npz, on white | [N, 64, 64, 3] | all 3786 / every 10th (379), a subset of train |
 | emoji32 | the same emoji, each 2x2 block averaged (a CPU-sized variant) | [N, 32, 32, 3] | as emoji |
 | tfds:NAME | tensorflow_datasets (needs tensorflow + network) | as TFDS | TFDS splits |
+| folder:PATH | a directory written by experiments.prepare_data, streamed (gen_jax.data.stream) | as prepared | the one prepared set |
 
 digits and emoji have no official test split: their "test" is a fixed subset of the training
 images (reference statistics for metrics), not a holdout. Loading is deterministic.
@@ -186,10 +187,15 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
 
 
 def load_dataset(name: str, data_dir: str | None = None, split: str = "train") -> ImageDataset:
-    """Load a dataset by name (a key of DATASETS, or 'tfds:NAME'); data_dir falls back to
-    $GEN_JAX_DATA_DIR. Images float32 [N, H, W, C] in [-1, 1]."""
+    """Load a dataset by name (a key of DATASETS, 'tfds:NAME' or 'folder:PATH'); data_dir falls
+    back to $GEN_JAX_DATA_DIR. Images float32 [N, H, W, C] in [-1, 1] (for folder:PATH a lazy
+    PreparedImages that reads records on indexing)."""
     if name.startswith("tfds:"):
         return load_tfds(name[len("tfds:"):], split)
+    if name.startswith("folder:"):  # images stay on disk; no augmentation (see stream.open_prepared)
+        from gen_jax.data.stream import open_prepared
+        return open_prepared(name[len("folder:"):])
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)} or 'tfds:NAME'")
+        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}, 'tfds:NAME' "
+                         f"or 'folder:PATH' (a directory written by experiments.prepare_data)")
     return DATASETS[name](data_dir, split)

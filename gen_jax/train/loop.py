@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from gen_jax.data.pipeline import EpochSampler, batch_at
+from gen_jax.data.pipeline import batch_iterator
 from gen_jax.train import checkpoint, sharding
 from gen_jax.train.logging import MetricWriter
 from gen_jax.utils.images import save_grid, to_uint8
@@ -32,7 +32,9 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
           evaluate=None, eval_every: int = 0, extras: dict | None = None):
     """Train until state.step == num_steps, resuming from workdir's latest checkpoint.
 
-    images: [N, H, W, C] float32 in [-1, 1] (host memory); labels: [N] or None. The global batch
+    images: [N, H, W, C] float32 in [-1, 1] (host memory), or a streamed set
+    (gen_jax.data.stream.PreparedImages); labels: [N] or None (for a streamed set, only whether
+    batches carry its labels). The global batch
     `step` is a function of (seed, step) only. stop_after: return after this many steps of this
     call without a final checkpoint (simulates a crash in tests). mesh: sharding.make_mesh(...)
     (default: all devices, state replicated; make_mesh(fsdp=k) shards the state k ways). A
@@ -66,8 +68,8 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
                       out_shardings=(state_shardings, repl), donate_argnums=0)
     finite_fn = jax.jit(_all_finite, out_shardings=repl)
     preview_fn = jax.jit(objective.preview, static_argnums=2, out_shardings=repl)
-    sampler = EpochSampler(len(images), batch_size, seed)
-    rows = sharding.local_rows(batch_size)
+    batches = batch_iterator(images, labels, batch_size, seed, sharding.local_rows(batch_size),
+                             start, num_steps, extras)
     writer = MetricWriter(os.path.join(workdir, "logs"))
     is_main = jax.process_index() == 0
 
@@ -84,7 +86,7 @@ def train(objective, images: np.ndarray, labels: np.ndarray | None, *, workdir: 
     end = num_steps if stop_after is None else min(num_steps, start + stop_after)
     try:
         for step in range(start, end):
-            batch = sharding.put_batch(batch_at(images, labels, sampler, step, rows, extras), mesh)
+            batch = sharding.put_batch(next(batches), mesh)
             state, metrics = step_fn(state, batch)
             done = step + 1
             if done % log_every == 0 or done == end:
