@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 
 import jax
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
 
-from experiments import build, multihost
-from gen_jax.train import sharding
+from experiments import build, cli, multihost, resume
+from gen_jax.train import lock, sharding
 from gen_jax.train.loop import train
 from gen_jax.utils.images import save_grid, to_uint8
 
@@ -31,7 +31,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
     extras = build.batch_extras(c, ds)  # text runs: {"tokens": [N, L]}; fits c.text.vocab if empty
     image_shape, num_classes = build.image_info(ds)
     objective = build.objective(c, image_shape, num_classes)
-    build.save_run_info(workdir, c, image_shape, num_classes, ds.class_names)
+    resume.check(workdir, c)  # run.json is written by train() once the checkpoint restored
     labels = ds.labels if getattr(objective, "num_classes", None) else None
     if jax.process_index() == 0:
         print(f"gen_jax: {c.objective.name} on {ds.name} {ds.images.shape}, "
@@ -43,7 +43,11 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
                   progress=progress, stop_after=stop_after, mesh=mesh, evaluate=evaluate,
-                  eval_every=c.train.get("eval_every", 0), extras=extras)
+                  eval_every=c.train.get("eval_every", 0), extras=extras,
+                  steps_per_call=c.train.get("steps_per_call", 1),
+                  loss_blowup_factor=c.train.get("loss_blowup_factor", 1000.0),
+                  on_start=lambda _: build.save_run_info(workdir, c, image_shape, num_classes,
+                                                         ds.class_names))
     if int(state.step) >= c.train.steps and hasattr(objective, "sample") and c.train.num_final_samples:
         s = c.sampler
         n = c.train.num_final_samples
@@ -67,10 +71,11 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     multihost.initialize()
-    run(_CONFIG.value, _WORKDIR.value)
+    with lock.hold(_WORKDIR.value):  # before anything is written (run.json, samples.png)
+        run(_CONFIG.value, _WORKDIR.value)
 
 
 if __name__ == "__main__":
     # required only when run as a script: experiments.bench_gan imports run() and has other flags
     flags.mark_flags_as_required(["config", "workdir"])
-    app.run(main)
+    cli.run(main)
