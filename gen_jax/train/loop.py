@@ -230,8 +230,9 @@ def _loop(objective, images, labels, state, start, mngr, *, workdir, num_steps, 
         bad = {k: int(v) for k, v in g.items() if v >= 0}
         if bad:
             first_step = min(bad.values())
-            names = ", ".join(k for k, v in bad.items() if v == first_step)
-            raise DivergenceError(f"non-finite {names} at step {first_step}; stopping at step "
+            names = sorted((k for k, v in bad.items() if v == first_step), key=lambda k: k != "loss")
+            also = f" (also: {', '.join(names[1:])})" if len(names) > 1 else ""
+            raise DivergenceError(f"non-finite {names[0]}{also} at step {first_step}; stopping at step "
                                   f"{done}. {last_good()}; lower the learning rate or resume "
                                   f"from it with another config in a new workdir")
         if whole_state:
