@@ -52,9 +52,10 @@ def test_usage_errors_are_one_line_with_exit_code_2(tmp_path):
     log = line.split("[details: ")[1].rstrip("]")
     assert "Traceback" in Path(log).read_text()  # the traceback went to the log file
     assert not (wd / "run.json").exists() and not (wd / "checkpoints").exists()
-    r = _run(tmp_path, "experiments.likelihood", f"--workdir={wd}", "--num=-359")
+    r = _run(tmp_path, "experiments.likelihood", f"--workdir={wd}", "--num=-359", "--verbose")
     assert r.returncode == 2, r.stderr[-3000:]
-    assert _one_line(r.stderr).startswith("error: --num: expected an int >= 1, found -359")
+    assert r.stderr.startswith("Traceback")  # --verbose: the traceback, then the same one line
+    assert r.stderr.strip().splitlines()[-1].startswith("error: --num: expected an int >= 1, found -359")
 
 
 def test_a_second_run_on_a_workdir_in_use_fails_in_one_line_and_writes_nothing(tmp_path):
