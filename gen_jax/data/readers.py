@@ -95,6 +95,9 @@ def _load_npz(path: str, keys: list[str], what: str) -> dict[str, np.ndarray]:
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
                 raise ValueError(f"{path}: array {k!r} cannot be read ({type(e).__name__}: {e}); "
                                  f"the file may be truncated or damaged; expected {what}") from e
+            if not isinstance(out[k], np.ndarray):  # numpy returns a non-.npy member as bytes
+                raise ValueError(f"{path}: array {k!r} cannot be read (member {k}.npy is not in "
+                                 f".npy format); the file may be damaged; expected {what}")
         return out
 
 
