@@ -2,7 +2,8 @@
 `absl.app.run(main)`.
 
 An exception ends the program with one line on stderr naming the problem, and an exit code:
-2 for usage errors (bad flags, config values, paths: ValueError, FileNotFoundError), 1 for
+2 for usage errors (bad flags, config values, paths: ValueError, FileNotFoundError,
+absl.app.UsageError), 1 for
 runtime errors (a corrupt checkpoint, divergence, a workdir in use, anything else), 128 + the
 signal number when SIGINT/SIGTERM stopped training. The full traceback, and everything that
 Python logging receives (orbax, absl), go to a log file named in that line
@@ -26,7 +27,7 @@ from absl import logging as absl_logging
 VERBOSE_ENV = "GEN_JAX_VERBOSE"
 LOG_DIR_ENV = "GEN_JAX_LOG_DIR"
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
-USAGE_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+USAGE_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, app.UsageError)
 
 _VERBOSE = flags.DEFINE_bool("verbose", False, "On an error, print the full traceback (also: "
                              f"{VERBOSE_ENV}=1).")
