@@ -67,6 +67,12 @@ def _validate_common(c: ml_collections.ConfigDict) -> None:
     _require(isinstance(c.train.fsdp, int) and c.train.fsdp >= 1, "train.fsdp", "an int >= 1", c.train.fsdp)
     _require(c.train.log_every >= 1, "train.log_every", "an int >= 1", c.train.log_every)
     _require(c.train.ckpt_every >= 0, "train.ckpt_every", "an int >= 0", c.train.ckpt_every)
+    _require(isinstance(c.train.keep_checkpoints, int) and c.train.keep_checkpoints >= 1,
+             "train.keep_checkpoints", "an int >= 1", c.train.keep_checkpoints)
+    _require(isinstance(c.train.get("steps_per_call", 1), int) and c.train.get("steps_per_call", 1) >= 1,
+             "train.steps_per_call", "an int >= 1", c.train.get("steps_per_call"))
+    _require(c.train.get("loss_blowup_factor", 0.0) == 0 or c.train.get("loss_blowup_factor", 0.0) > 1,
+             "train.loss_blowup_factor", "0 (off) or a value > 1", c.train.get("loss_blowup_factor"))
     _require(isinstance(c.train.num_final_samples, int) and c.train.num_final_samples >= 0,
              "train.num_final_samples", "an int >= 0 (0: no samples.png)", c.train.num_final_samples)
 

@@ -13,9 +13,10 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 from tqdm.auto import tqdm
 
+from experiments import cli
 from experiments.sampling import load_objective_and_params
 from gen_jax.data import load_dataset
 from gen_jax.samplers.ode import bits_per_dim, log_likelihood
@@ -29,11 +30,24 @@ _RTOL = flags.DEFINE_float("rtol", 1e-4, "ODE solver relative tolerance.")
 flags.mark_flags_as_required(["workdir"])
 
 
+def _check_flags() -> None:
+    """Counts and tolerances at the boundary: 0 and negatives are values, not "unset"."""
+    for name, value, ok, expected in [("--num", _NUM.value, _NUM.value >= 1, "an int >= 1"),
+                                      ("--batch_size", _BATCH.value, _BATCH.value >= 1, "an int >= 1"),
+                                      ("--rtol", _RTOL.value, _RTOL.value > 0, "a value > 0")]:
+        if not ok:
+            raise ValueError(f"{name}: expected {expected}, found {value!r}")
+
+
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    _check_flags()
     c, objective, state, _ = load_objective_and_params(_WORKDIR.value)
     ds = load_dataset(c.data.name, _DATA_DIR.value or c.data.dir or None, "test")
+    if _NUM.value > len(ds.images):
+        raise ValueError(f"--num: expected at most the {len(ds.images)} test images of "
+                         f"{c.data.name}, found {_NUM.value}")
     x = ds.images[: _NUM.value]
     labels = ds.labels[: _NUM.value] if objective.num_classes else None
     d = math.prod(x.shape[1:])
@@ -69,4 +83,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -7,7 +7,7 @@ import os
 
 import jax
 
-from experiments import build
+from experiments import build, resume
 from gen_jax.objective import sample_options
 from gen_jax.train import sharding
 from gen_jax.train.loop import train
@@ -22,7 +22,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
     extras = build.batch_extras(c, ds)  # text runs: {"tokens": [N, L]}; fits c.text.vocab if empty
     image_shape, num_classes = build.image_info(ds)
     objective = build.objective(c, image_shape, num_classes)
-    build.save_run_info(workdir, c, image_shape, num_classes, ds.class_names)
+    resume.check(workdir, c)  # run.json is written by train() once the checkpoint restored
     labels = ds.labels if getattr(objective, "num_classes", None) else None
     if jax.process_index() == 0:
         print(f"gen_jax: {c.objective.name} on {ds.name} {ds.images.shape}, "
@@ -34,7 +34,11 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   ckpt_every=c.train.ckpt_every, sample_every=c.train.sample_every,
                   num_preview=c.train.num_preview, keep_checkpoints=c.train.keep_checkpoints,
                   progress=progress, stop_after=stop_after, mesh=mesh, evaluate=evaluate,
-                  eval_every=c.train.get("eval_every", 0), extras=extras)
+                  eval_every=c.train.get("eval_every", 0), extras=extras,
+                  steps_per_call=c.train.get("steps_per_call", 1),
+                  loss_blowup_factor=c.train.get("loss_blowup_factor", 1000.0),
+                  on_start=lambda _: build.save_run_info(workdir, c, image_shape, num_classes,
+                                                         ds.class_names))
     if int(state.step) >= c.train.steps and hasattr(objective, "sample") and c.train.num_final_samples:
         s = c.sampler
         n = c.train.num_final_samples

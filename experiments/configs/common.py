@@ -60,7 +60,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.fsdp = 1                    # devices sharing one sharded copy of params/optimiser (1: replicate)
     c.train.log_every = 50              # steps between logged scalars
     c.train.ckpt_every = 500            # steps between checkpoints
-    c.train.keep_checkpoints = 3        # checkpoints kept
+    c.train.keep_checkpoints = 3        # checkpoints kept (>= 1)
+    c.train.steps_per_call = 1          # train steps per device dispatch (a lax.scan); same result
+    c.train.loss_blowup_factor = 1000.0  # stop when a logged loss > this x running median |loss| (0: off)
     c.train.sample_every = 1000         # steps between preview grids (0: never)
     c.train.num_preview = 64            # images per preview grid
     c.train.num_final_samples = 100     # images in the final grid (samples.png); 0: none

@@ -8,6 +8,8 @@ import gzip
 import hashlib
 import io
 import os
+import zipfile
+import zlib
 from typing import Callable
 
 import numpy as np
@@ -60,7 +62,7 @@ def decode_jpegs(blob: np.ndarray, offsets: np.ndarray, limit: int | None = None
     for i in range(n):
         try:
             img = Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())).convert("RGB")
-        except OSError as e:
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
             raise ValueError(f"{source}: image {i} (bytes {offsets[i]}:{offsets[i + 1]}) is not a "
                              f"decodable JPEG ({e})") from e
         out.append(np.asarray(img))
@@ -70,14 +72,33 @@ def decode_jpegs(blob: np.ndarray, offsets: np.ndarray, limit: int | None = None
 
 
 def _load_npz(path: str, keys: list[str], what: str) -> dict[str, np.ndarray]:
+    """Every failure names `path`: unreadable, not a zip (truncated), a missing key, a damaged
+    member, or an object array (pickle, which is never loaded)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in keys if k not in z.files]
-            if missing:
-                raise ValueError(f"{path}: missing arrays {missing} (found {z.files}); expected {what}")
-            return {k: z[k] for k in keys}
-    except (OSError, EOFError) as e:
-        raise ValueError(f"{path}: cannot read .npz ({type(e).__name__}: {e}); expected {what}") from e
+        z = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: cannot read .npz ({type(e).__name__}: {e}); the file may be "
+                         f"truncated or not an .npz; expected {what}") from e
+    with z:
+        missing = [k for k in keys if k not in z.files]
+        if missing:
+            raise ValueError(f"{path}: missing arrays {missing} (found {z.files}); expected {what}")
+        out = {}
+        for k in keys:
+            try:
+                out[k] = z[k]
+            except ValueError as e:
+                if "allow_pickle" in str(e):
+                    raise ValueError(f"{path}: array {k!r} is an object array (pickled Python "
+                                     f"objects), which is never loaded; expected {what}") from e
+                raise ValueError(f"{path}: array {k!r} cannot be read ({e}); expected {what}") from e
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise ValueError(f"{path}: array {k!r} cannot be read ({type(e).__name__}: {e}); "
+                                 f"the file may be truncated or damaged; expected {what}") from e
+            if not isinstance(out[k], np.ndarray):  # numpy returns a non-.npy member as bytes
+                raise ValueError(f"{path}: array {k!r} cannot be read (member {k}.npy is not in "
+                                 f".npy format); the file may be damaged; expected {what}")
+        return out
 
 
 def read_cifar10_npz(path: str, split: str, limit: int | None = None

@@ -13,6 +13,10 @@ class CheckpointError(RuntimeError):
 
 
 def manager(directory: str, max_to_keep: int = 3) -> ocp.CheckpointManager:
+    """max_to_keep >= 1 (orbax reads 0 as "delete every checkpoint")."""
+    if not isinstance(max_to_keep, int) or max_to_keep < 1:
+        raise ValueError(f"keep_checkpoints (config.train.keep_checkpoints): expected an int >= 1, "
+                         f"found {max_to_keep!r}")
     directory = os.path.abspath(directory)
     opts = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
     return ocp.CheckpointManager(directory, options=opts)
@@ -41,8 +45,11 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None
         return mngr.restore(step, args=ocp.args.StandardRestore(abstract_state))
     except Exception as e:  # orbax raises many types for truncated/corrupt files
         path = os.path.join(str(mngr.directory), str(step))
+        # The first line only: TensorStore appends tens of lines of context (kept in __cause__).
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
         raise CheckpointError(
-            f"checkpoint at {path} could not be read ({type(e).__name__}: {e}). It may be corrupt "
-            f"or from a different model/config. Nothing was deleted: move that folder away to "
-            f"resume from an earlier step ({sorted(mngr.all_steps())}), or use a new workdir."
+            f"checkpoint at {path} could not be read ({type(e).__name__}: {first}). If the config "
+            f"differs from the one that wrote it (model, data), use the original config or a new "
+            f"workdir; if the files are damaged, move that folder away to resume from an earlier "
+            f"step ({sorted(mngr.all_steps())}). Nothing was deleted."
         ) from e

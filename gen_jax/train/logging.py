@@ -11,18 +11,27 @@ import numpy as np
 
 
 class MetricWriter:
-    def __init__(self, logdir: str, tensorboard: bool = True):
+    """Appends scalars per step. start_step: the step a run resumes from; records of later steps
+    (written before a crash, replayed now) are dropped from metrics.jsonl and TensorBoard, so each
+    step is logged once however often the run was resumed."""
+
+    def __init__(self, logdir: str, tensorboard: bool = True, start_step: int | None = None):
         self.active = jax.process_index() == 0
         self._tb = None
         self._f = None
         if not self.active:
             return
         os.makedirs(logdir, exist_ok=True)
-        self._f = open(os.path.join(logdir, "metrics.jsonl"), "a")
+        path = os.path.join(logdir, "metrics.jsonl")
+        if start_step is not None:
+            _truncate_after(path, start_step)
+        self._f = open(path, "a")
         if tensorboard:
             try:
                 from tensorboardX import SummaryWriter
-                self._tb = SummaryWriter(logdir)
+                # purge_step: TensorBoard hides this file's and earlier files' events at steps
+                # >= purge_step
+                self._tb = SummaryWriter(logdir, purge_step=start_step + 1 if start_step else None)
             except ImportError:  # logging still goes to metrics.jsonl
                 self._tb = None
 
@@ -42,6 +51,28 @@ class MetricWriter:
             self._f.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def _truncate_after(path: str, step: int) -> None:
+    """Drop the records of steps > step from a metrics.jsonl (atomically; a torn last line from a
+    crash is dropped too)."""
+    if not os.path.exists(path):
+        return
+    keep, changed = [], False
+    with open(path) as f:
+        for line in f:
+            try:
+                ok = json.loads(line)["step"] <= step
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            if ok:
+                keep.append(line if line.endswith("\n") else line + "\n")
+            changed |= not ok or not line.endswith("\n")
+    if changed:
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.writelines(keep)
+        os.replace(tmp, path)
 
 
 def read_metrics(logdir: str) -> list[dict]:
