@@ -38,8 +38,9 @@ def load_diffusers(folder: str, dtype=None):
     config = read_config(folder)
     class_name = config.get("_class_name")
     from_config, layout, abstract, _ = _converter(class_name, os.path.join(folder, "config.json"))
+    path = weights_path(folder)  # refuse a pickled .bin before reading anything else
     model, image_shape = from_config(config, dtype=dtype)
-    reader = TensorReader(weights_path(folder))
+    reader = TensorReader(path)
     params = load_params(reader, layout(model, image_shape), abstract(model, image_shape), class_name)
     return model, params, {"class_name": class_name, "config": config, "image_shape": tuple(image_shape)}
 

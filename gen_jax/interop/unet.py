@@ -157,7 +157,17 @@ def layout(model: UNet, image_shape) -> list:
     return out
 
 
+_ABSTRACT: dict = {}  # repr(model), shape -> abstract params (tracing a big U-Net takes seconds)
+
+
 def abstract_params(model: UNet, image_shape):
+    key = (repr(model), tuple(image_shape))
+    if key not in _ABSTRACT:
+        _ABSTRACT[key] = _abstract_params(model, image_shape)
+    return _ABSTRACT[key]
+
+
+def _abstract_params(model: UNet, image_shape):
     x = jax.ShapeDtypeStruct((1, *image_shape), jnp.float32)
     t = jax.ShapeDtypeStruct((1,), jnp.int32)
     return jax.eval_shape(lambda x, t: model.init(jax.random.PRNGKey(0), x, t), x, t)["params"]
