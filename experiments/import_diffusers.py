@@ -90,22 +90,25 @@ def import_folder(src: str, workdir: str, scheduler: str | None = None, data_nam
     return c
 
 
-_SRC = flags.DEFINE_string("src", None, "diffusers pipeline folder or model folder (config.json + "
-                           "diffusion_pytorch_model.safetensors).")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Workdir to create (run.json + checkpoints/).")
-_SCHED = flags.DEFINE_string("scheduler", None, "scheduler_config.json (default: SRC/scheduler/).")
-_DATA = flags.DEFINE_string("data_name", None, "config.data.name of the run (the FID reference of "
-                            "bench/eval tools; default: cifar10 for 32x32 RGB, else 'none').")
+def define_flags():
+    """Flags, defined only when run as a script (tests import this module beside others)."""
+    flags.DEFINE_string("src", None, "diffusers pipeline folder or model folder (config.json + "
+                        "diffusion_pytorch_model.safetensors).")
+    flags.DEFINE_string("workdir", None, "Workdir to create (run.json + checkpoints/).")
+    flags.DEFINE_string("scheduler", None, "scheduler_config.json (default: SRC/scheduler/).")
+    flags.DEFINE_string("data_name", None, "config.data.name of the run (the FID reference of "
+                        "bench/eval tools; default: cifar10 for 32x32 RGB, else 'none').")
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    c = import_folder(_SRC.value, _WORKDIR.value, _SCHED.value, _DATA.value)
-    print(f"wrote {_WORKDIR.value} (objective {c.objective.name}, schedule {c.objective.schedule}, "
+    c = import_folder(flags.FLAGS.src, flags.FLAGS.workdir, flags.FLAGS.scheduler, flags.FLAGS.data_name)
+    print(f"wrote {flags.FLAGS.workdir} (objective {c.objective.name}, schedule {c.objective.schedule}, "
           f"prediction {c.objective.prediction}, spacing {c.sampler.spacing})")
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["src", "workdir"])
     app.run(main)

@@ -35,3 +35,14 @@ def test_import_pipeline_folder_to_workdir(tmp_path):
     images = generate(objective, state.ema_params, num=2, seed=0, sampler="ddim", num_steps=2,
                       spacing="leading", progress=False)
     assert images.shape == (2, 8, 8, 3) and images.dtype == np.uint8
+
+    # the CIFAR-10 protocol driver on this workdir, with a stand-in feature map (Inception needs
+    # its converted weights): FID of a cell, published figure beside it, results written
+    from experiments.bench_cifar10_protocol import run
+
+    feats = jax.jit(lambda x: x.reshape(x.shape[0], -1)[:, :6].astype(np.float32) / 255.0)
+    real = np.random.RandomState(0).randint(0, 256, (16, 8, 8, 3)).astype(np.uint8)
+    rows = run(objective, state.ema_params, feats, real, ["ddim:10"], num=8, batch_size=8,
+               out_dir=str(tmp_path / "protocol"))
+    assert rows[0]["published_fid"] == 13.36 and np.isfinite(rows[0]["fid"]) and rows[0]["fid"] > 0
+    assert (tmp_path / "protocol" / "results.md").exists()
