@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from gen_jax.interop import autoencoder as _autoencoder
+from gen_jax.interop import dit as _dit
 from gen_jax.interop import unet as _unet
 from gen_jax.interop.folder import InteropError, TensorReader, read_config, weights_path, write_folder
 from gen_jax.interop.layers import export_tensors, load_params
@@ -22,6 +23,7 @@ CONVERTERS = {
     _unet.CLASS_NAME: (_unet.unet_from_config, _unet.layout, _unet.abstract_params, _unet.config_from_unet),
     _autoencoder.CLASS_NAME: (_autoencoder.autoencoder_from_config, _autoencoder.layout,
                               _autoencoder.abstract_params, _autoencoder.config_from_autoencoder),
+    _dit.CLASS_NAME: (_dit.dit_from_config, _dit.layout, _dit.abstract_params, _dit.config_from_dit),
 }
 
 
@@ -59,9 +61,10 @@ def save_diffusers(folder: str, model, params, image_shape, class_name: str | No
 
 def _module_type(class_name: str):
     from gen_jax.nn.autoencoder import AutoencoderKL
+    from gen_jax.nn.dit import DiT
     from gen_jax.nn.unet import UNet
 
-    return {_unet.CLASS_NAME: UNet, _autoencoder.CLASS_NAME: AutoencoderKL}[class_name]
+    return {_unet.CLASS_NAME: UNet, _autoencoder.CLASS_NAME: AutoencoderKL, _dit.CLASS_NAME: DiT}[class_name]
 
 
 __all__ = ["CONVERTERS", "InteropError", "load_diffusers", "save_diffusers"]

@@ -81,16 +81,24 @@ def _resolve(reader: TensorReader, name: str) -> str:
 
 def load_params(reader: TensorReader, layout, abstract_params, model_class: str) -> dict:
     """flax params (numpy float32, the structure of abstract_params) read from `reader` by
-    layout [(flax path, torch prefix, kind)]. Every tensor of the file must be used."""
+    layout [(flax path, torch prefix, kind)]. Every tensor of the file must be used. A list of
+    prefixes is one gen_jax layer stored as identical copies (DiT's per-block embeddings): copies
+    that differ cannot be expressed and raise InteropError."""
     params: dict = {}
-    for flax_path, prefix, kind in layout:
+    for flax_path, prefixes, kind in layout:
+        prefixes = [prefixes] if isinstance(prefixes, str) else prefixes
         for sub, (suffix, to_torch, from_torch) in LAYERS[kind].items():
             try:
                 shape = get_path(abstract_params, flax_path + sub).shape
             except KeyError:
                 continue  # e.g. a layer without bias
-            name = _resolve(reader, f"{prefix}.{suffix}")
-            w = reader.get(name, _torch_shape(to_torch, shape))
+            first = _resolve(reader, f"{prefixes[0]}.{suffix}")
+            w = reader.get(first, _torch_shape(to_torch, shape))
+            for prefix in prefixes[1:]:
+                name = _resolve(reader, f"{prefix}.{suffix}")
+                if not np.array_equal(reader.get(name, w.shape), w):
+                    raise InteropError(f"{reader.path}: tensor {name!r} differs from {first!r}; gen_jax "
+                                       f"shares this layer, so the copies must be equal")
             set_path(params, flax_path + sub, np.ascontiguousarray(from_torch(w, shape)))
     missing = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(abstract_params)
                if _lookup(params, p) is None]
@@ -114,11 +122,13 @@ def _lookup(tree, path):
 def export_tensors(params, layout) -> dict[str, np.ndarray]:
     """{torch name: array} of flax params by layout (the inverse of load_params)."""
     out = {}
-    for flax_path, prefix, kind in layout:
+    for flax_path, prefixes, kind in layout:
+        prefixes = [prefixes] if isinstance(prefixes, str) else prefixes
         for sub, (suffix, to_torch, _) in LAYERS[kind].items():
             try:
                 leaf = np.asarray(get_path(params, flax_path + sub), np.float32)
             except KeyError:
                 continue
-            out[f"{prefix}.{suffix}"] = np.ascontiguousarray(to_torch(leaf))
+            for prefix in prefixes:
+                out[f"{prefix}.{suffix}"] = np.ascontiguousarray(to_torch(leaf))
     return out
