@@ -1,7 +1,8 @@
 """A diffusers model folder on disk: config.json + diffusion_pytorch_model.safetensors.
 
-Read tensor by tensor through `safetensors` (numpy framework): no torch, no pickle. A folder whose
-weights exist only as a pickled `.bin` is refused. Writing goes through `safetensors.numpy`.
+Read tensor by tensor from the safetensors file (its header gives each tensor's dtype, shape and
+byte range): no torch, no pickle. A folder whose weights exist only as a pickled `.bin` is refused.
+Writing goes through `safetensors.numpy`.
 """
 
 from __future__ import annotations
@@ -50,33 +51,64 @@ def weights_path(folder: str) -> str:
                        f"sharded checkpoints are not supported)")
 
 
+# safetensors dtype -> numpy (BF16 is widened to float32 by a 16-bit shift)
+_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+
+
 class TensorReader:
-    """Reads one tensor at a time from a safetensors file as float32 numpy, checking names and
-    shapes; `unused()` lists the tensors never read (an unexpected layout)."""
+    """Reads one tensor at a time from a .safetensors file as float32 numpy, checking names and
+    shapes; `unused()` lists the tensors never read (an unexpected layout).
+
+    The file is read with plain reads at the offsets of its JSON header (the safetensors format:
+    an 8-byte little-endian header size, the header, then the raw data), not memory-mapped, so the
+    process holds only the tensors it keeps: importing needs the parameters plus one tensor."""
 
     def __init__(self, path: str):
-        from safetensors import safe_open
-
         self.path = path
-        self._file = safe_open(path, framework="numpy")
-        self._keys = set(self._file.keys())
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if not 0 < n <= size - 8:
+                raise InteropError(f"{path}: not a safetensors file (header size {n}, file size {size})")
+            header = json.loads(f.read(n))
+        header.pop("__metadata__", None)
+        self._base = 8 + n
+        for key, info in header.items():
+            begin, end = info["data_offsets"]
+            if info["dtype"] not in _DTYPES:
+                raise InteropError(f"{path}: tensor {key!r} has dtype {info['dtype']}; expected one of "
+                                   f"{sorted(_DTYPES)}")
+            if self._base + end > size:
+                raise InteropError(f"{path}: tensor {key!r} ends at byte {self._base + end} of a "
+                                   f"{size}-byte file (truncated download?)")
+        self._header = header
         self._read: set[str] = set()
 
     def __contains__(self, key: str) -> bool:
-        return key in self._keys
+        return key in self._header
 
     def get(self, key: str, shape: tuple) -> np.ndarray:
-        if key not in self._keys:
+        if key not in self._header:
             raise InteropError(f"{self.path}: tensor {key!r} is missing (expected shape {tuple(shape)})")
-        x = self._file.get_tensor(key)
-        if tuple(x.shape) != tuple(shape):
-            raise InteropError(f"{self.path}: tensor {key!r} has shape {tuple(x.shape)}, expected "
+        info = self._header[key]
+        if tuple(info["shape"]) != tuple(shape):
+            raise InteropError(f"{self.path}: tensor {key!r} has shape {tuple(info['shape'])}, expected "
                                f"{tuple(shape)} from config.json")
+        begin, end = info["data_offsets"]
+        x = np.empty(int(np.prod(shape, dtype=np.int64)), _DTYPES[info["dtype"]])
+        if x.nbytes != end - begin:
+            raise InteropError(f"{self.path}: tensor {key!r} holds {end - begin} bytes, expected "
+                               f"{x.nbytes} for {info['dtype']} {tuple(shape)}")
+        with open(self.path, "rb") as f:
+            f.seek(self._base + begin)
+            f.readinto(memoryview(x).cast("B"))
+        if info["dtype"] == "BF16":
+            x = (x.astype(np.uint32) << 16).view(np.float32)
         self._read.add(key)
-        return np.asarray(x, np.float32)
+        return x.astype(np.float32, copy=False).reshape(shape)
 
     def unused(self) -> list[str]:
-        return sorted(self._keys - self._read)
+        return sorted(set(self._header) - self._read)
 
 
 def write_folder(folder: str, config: dict, tensors: dict[str, np.ndarray]) -> None:
