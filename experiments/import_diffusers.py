@@ -77,6 +77,9 @@ def import_folder(src: str, workdir: str, scheduler: str | None = None, data_nam
     if data_name is None:
         data_name = "cifar10" if tuple(image_shape) == (32, 32, 3) else "none"
     c = run_config(model, image_shape, spec, data_name)
+    if spec.variance != "posterior":
+        print(f"note: the scheduler's variance_type is {spec.variance!r}-like (σ² = β); gen_jax's ddpm "
+              f"sampler uses the posterior variance β̃ (ddpm_sample(variance='beta') gives the other)")
     objective = build.objective(c, image_shape, None)
     if objective.model != model:  # the config must rebuild the imported network exactly
         raise AssertionError(f"run config rebuilds {objective.model}, not the imported {model}")
