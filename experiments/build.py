@@ -344,11 +344,18 @@ def build_rectified_flow(c: ml_collections.ConfigDict, image_shape, num_classes)
 OBJECTIVES["rectified_flow"] = build_rectified_flow
 VALIDATORS["rectified_flow"] = _validate_rectified_flow
 # --- networks: config.model -> module, one builder and one validator per MODELS entry -------------
+# UNet options that only imported checkpoints set (experiments/import_diffusers.py); a config
+# without them builds gen_jax's own U-Net.
+UNET_IMPORT_OPTIONS = ("out_channels", "time_flip_sin_to_cos", "time_freq_shift", "time_scale_shift",
+                       "norm_groups", "norm_eps", "attention_head_dim", "downsample_padding")
+
+
 def _build_unet(m: ml_collections.ConfigDict, image_shape, num_classes):
     # Attention runs at feature-map sizes; levels halve H from image_shape[0].
     return UNet(channels=m.channels, channel_mult=tuple(m.channel_mult), num_res_blocks=m.num_res_blocks,
                 attention_resolutions=tuple(m.attention_resolutions), num_heads=m.num_heads,
-                dropout=m.dropout, num_classes=num_classes, dtype=_compute_dtype(m))
+                dropout=m.dropout, num_classes=num_classes, dtype=_compute_dtype(m),
+                **{k: m[k] for k in UNET_IMPORT_OPTIONS if k in m})
 
 
 def _compute_dtype(m: ml_collections.ConfigDict):

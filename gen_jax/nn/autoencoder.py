@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gen_jax.nn.layers import group_norm
+from gen_jax.nn.layers import SelfAttention2D, group_norm
 
 
 def downsample_factor(channel_mult: Sequence[int]) -> int:
@@ -44,6 +44,8 @@ class Encoder(nn.Module):
     channel_mult: Sequence[int] = (1, 2, 2)
     num_res_blocks: int = 1
     latent_channels: int = 4
+    mid_attention: bool = False  # middle = ResBlock, self-attention, ResBlock (Stable Diffusion's VAE)
+    clip_logvar: bool = True     # False: raw moments (AutoencoderKL(quant_conv=True) clips after its conv)
 
     @nn.compact
     def __call__(self, x):
@@ -54,11 +56,13 @@ class Encoder(nn.Module):
             if level != len(self.channel_mult) - 1:
                 h = nn.Conv(h.shape[-1], (3, 3), strides=(2, 2))(h)
         h = ResBlock(h.shape[-1])(h)
+        if self.mid_attention:
+            h = ResBlock(h.shape[-1])(SelfAttention2D(num_heads=1)(h))
         h = nn.swish(group_norm(h.shape[-1])(h))
         moments = nn.Conv(2 * self.latent_channels, (3, 3))(h)
         mean, logvar = jnp.split(moments, 2, axis=-1)
         # as in the reference implementation: keeps exp(logvar) finite early in training
-        return mean, jnp.clip(logvar, -30.0, 20.0)
+        return mean, jnp.clip(logvar, -30.0, 20.0) if self.clip_logvar else logvar
 
 
 class Decoder(nn.Module):
@@ -69,11 +73,14 @@ class Decoder(nn.Module):
     channels: int = 32
     channel_mult: Sequence[int] = (1, 2, 2)
     num_res_blocks: int = 1
+    mid_attention: bool = False  # as Encoder.mid_attention
 
     @nn.compact
     def __call__(self, z):
         h = nn.Conv(self.channels * self.channel_mult[-1], (3, 3))(z)
         h = ResBlock(h.shape[-1])(h)
+        if self.mid_attention:
+            h = ResBlock(h.shape[-1])(SelfAttention2D(num_heads=1)(h))
         for level, mult in reversed(list(enumerate(self.channel_mult))):
             for _ in range(self.num_res_blocks + 1):
                 h = ResBlock(self.channels * mult)(h)
@@ -95,6 +102,10 @@ class AutoencoderKL(nn.Module):
     channel_mult: Sequence[int] = (1, 2, 2)
     num_res_blocks: int = 1
     latent_channels: int = 4
+    # Stable Diffusion's VAE (stabilityai/sd-vae-ft-mse; gen_jax/interop/autoencoder.py): attention
+    # in the middle of encoder and decoder, and 1x1 convolutions on the moments and on z.
+    mid_attention: bool = False
+    quant_conv: bool = False
 
     def setup(self):
         height, width, c = self.image_shape
@@ -103,16 +114,26 @@ class AutoencoderKL(nn.Module):
             raise ValueError(f"AutoencoderKL with {len(self.channel_mult)} levels downsamples by {f}: "
                              f"H and W must be divisible by {f}; got {height}x{width}")
         self.encoder = Encoder(self.channels, tuple(self.channel_mult), self.num_res_blocks,
-                               self.latent_channels)
-        self.decoder = Decoder(c, self.channels, tuple(self.channel_mult), self.num_res_blocks)
+                               self.latent_channels, self.mid_attention, not self.quant_conv)
+        self.decoder = Decoder(c, self.channels, tuple(self.channel_mult), self.num_res_blocks,
+                               self.mid_attention)
+        if self.quant_conv:
+            self.quant = nn.Conv(2 * self.latent_channels, (1, 1))
+            self.post_quant = nn.Conv(self.latent_channels, (1, 1))
 
     def __call__(self, x):
         return self.encode(x)
 
     def encode(self, x):
-        return self.encoder(x)
+        mean, logvar = self.encoder(x)
+        if self.quant_conv:  # on the raw moments; then the clip the encoder otherwise applies
+            mean, logvar = jnp.split(self.quant(jnp.concatenate([mean, logvar], -1)), 2, axis=-1)
+            logvar = jnp.clip(logvar, -30.0, 20.0)
+        return mean, logvar
 
     def decode(self, z):
+        if self.quant_conv:
+            z = self.post_quant(z)
         return self.decoder(z).astype(jnp.float32)
 
     def init_all(self, x):

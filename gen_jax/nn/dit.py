@@ -36,9 +36,10 @@ def unpatchify(tokens, p: int, h: int, w: int):
     return x.reshape(b, h, w, c)
 
 
-def sincos_pos_embed_2d(dim: int, gh: int, gw: int) -> np.ndarray:
+def sincos_pos_embed_2d(dim: int, gh: int, gw: int, col_first: bool = False) -> np.ndarray:
     """Fixed 2-D sin-cos position embedding [gh·gw, dim] (MAE / DiT): half the channels encode the
-    row, half the column, each with the 1-D sin-cos of timestep_embedding's frequencies."""
+    row, half the column, each with the 1-D sin-cos of timestep_embedding's frequencies.
+    col_first: the first half encodes the column (the MAE/DiT reference code and diffusers)."""
     if dim % 4:
         raise ValueError(f"DiT hidden_size must be divisible by 4 for the 2-D sin-cos embedding; got {dim}")
     rows, cols = np.meshgrid(np.arange(gh, dtype=np.float64), np.arange(gw, dtype=np.float64), indexing="ij")
@@ -48,7 +49,8 @@ def sincos_pos_embed_2d(dim: int, gh: int, gw: int) -> np.ndarray:
         out = pos.reshape(-1)[:, None] * omega[None]
         return np.concatenate([np.sin(out), np.cos(out)], axis=1)
 
-    return np.concatenate([emb_1d(rows), emb_1d(cols)], axis=1).astype(np.float32)
+    halves = [emb_1d(cols), emb_1d(rows)] if col_first else [emb_1d(rows), emb_1d(cols)]
+    return np.concatenate(halves, axis=1).astype(np.float32)
 
 
 def modulate(x, shift, scale):
@@ -63,6 +65,7 @@ class DiTBlock(nn.Module):
     dropout: float = 0.0
     dtype: jnp.dtype | None = None
     cross_attention: bool = False
+    mlp_norm_eps: float = 1e-6  # epsilon of the LayerNorm before the MLP (diffusers' norm_eps)
 
     @nn.compact
     def __call__(self, x, cond, train: bool, context=None):
@@ -76,7 +79,7 @@ class DiTBlock(nn.Module):
         if self.cross_attention:  # zero-initialised output: the block still starts as the identity
             x = x + CrossAttention(self.num_heads, self.dtype, name="cross_attn")(
                 nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="cross_norm")(x), context.astype(x.dtype))
-        h = modulate(ln()(x), shift_mlp, scale_mlp)
+        h = modulate(ln(epsilon=self.mlp_norm_eps)(x), shift_mlp, scale_mlp)
         h = nn.gelu(nn.Dense(int(d * self.mlp_ratio), dtype=self.dtype)(h), approximate=True)
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
         h = nn.Dense(d, dtype=self.dtype)(h)
@@ -101,6 +104,10 @@ class DiT(nn.Module):
     frequency_dim: int = 256           # width of the sinusoidal timestep features
     cross_attention: bool = False      # text conditioning by context (see the class docstring)
     dtype: jnp.dtype | None = None
+    # Options for imported checkpoints (gen_jax/interop/dit.py); the defaults are gen_jax's own DiT.
+    time_freq_shift: float = 0.0       # timestep frequencies 10000^(−k/(half − shift))
+    pos_embed_col_first: bool = False  # position embedding halves (column, row), as diffusers
+    mlp_norm_eps: float = 1e-6         # LayerNorm epsilon before each block's MLP
 
     @nn.compact
     def __call__(self, x, t, labels=None, train: bool = False, *, context=None):
@@ -114,9 +121,9 @@ class DiT(nn.Module):
 
         # Patch embedding: a stride-p conv is a linear map of each flattened patch.
         h = nn.Conv(d, (p, p), strides=(p, p), padding="VALID", dtype=self.dtype)(x).reshape(b, gh * gw, d)
-        h = h + jnp.asarray(sincos_pos_embed_2d(d, gh, gw), h.dtype)[None]
+        h = h + jnp.asarray(sincos_pos_embed_2d(d, gh, gw, self.pos_embed_col_first), h.dtype)[None]
 
-        cond = timestep_embedding(t, self.frequency_dim)
+        cond = timestep_embedding(t, self.frequency_dim, freq_shift=self.time_freq_shift)
         cond = nn.Dense(d, dtype=self.dtype)(cond)
         cond = nn.Dense(d, dtype=self.dtype)(nn.silu(cond))
         if self.num_classes is not None:
@@ -132,7 +139,7 @@ class DiT(nn.Module):
 
         for _ in range(self.depth):
             h = DiTBlock(d, self.num_heads, self.mlp_ratio, self.dropout, self.dtype,
-                         self.cross_attention)(h, cond, train, context)
+                         self.cross_attention, self.mlp_norm_eps)(h, cond, train, context)
 
         # Final adaLN layer: shift/scale, then a zero-initialised linear map back to patches.
         shift, scale = jnp.split(nn.Dense(2 * d, dtype=self.dtype, kernel_init=nn.initializers.zeros)(
