@@ -86,7 +86,7 @@ class VQVAEObjective:
         psnr = 10.0 * jnp.log10(4.0 / jnp.maximum(aux["reconstruction"], 1e-12))
         metrics = {"loss": loss, "reconstruction": aux["reconstruction"], "psnr": psnr,
                    "commitment": aux["commitment"], "code_usage": usage, "perplexity": perplexity,
-                   "codes_restarted": restarted, "grad_norm": optax.global_norm(grads),
+                   "codes_restarted": restarted, "grad_norm": optax.tree.norm(grads),
                    "learning_rate": self.lr_schedule(state.step)}
         return state.replace(step=state.step + 1, params=params, opt_state=opt_state, vq=vq,
                              ema_params={"params": ema, "vq": vq}), metrics
