@@ -824,3 +824,7 @@ OBJECTIVES["ar"] = _ar.build
 VALIDATORS["ar"] = _ar.validate
 OBJECTIVES["maskgit"] = _maskgit.build
 VALIDATORS["maskgit"] = _maskgit.validate
+from experiments.families import cyclegan as _cyclegan  # noqa: E402
+
+OBJECTIVES["cyclegan"] = _cyclegan.build
+VALIDATORS["cyclegan"] = _cyclegan.validate
