@@ -28,13 +28,14 @@ def blend(digits: np.ndarray, patches: np.ndarray) -> np.ndarray:
 
 def cifar_patches(blob: np.ndarray, offsets: np.ndarray, num: int, size: int, seed: int) -> np.ndarray:
     """num patches size x size (uint8 [num, size, size, 3]) cut at random places from random
-    CIFAR-10 JPEGs blob[offsets[i]:offsets[i+1]], all drawn from np.random.default_rng(seed)."""
+    CIFAR-10 JPEGs blob[offsets[i]:offsets[i+1]]; patch n is drawn from
+    np.random.default_rng((seed, n)) alone, so it does not depend on num."""
     from PIL import Image
 
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(offsets) - 1, num)
     out = np.empty((num, size, size, 3), np.uint8)
-    for n, i in enumerate(idx):
+    for n in range(num):
+        rng = np.random.default_rng((seed, n))
+        i = rng.integers(0, len(offsets) - 1)
         img = np.asarray(Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())).convert("RGB"))
         y, x = rng.integers(0, img.shape[0] - size + 1), rng.integers(0, img.shape[1] - size + 1)
         out[n] = img[y:y + size, x:x + size]
