@@ -18,7 +18,7 @@ def vqvae_config(c, num_codes: int = 64):
     c.objective.num_codes = num_codes   # K, codebook size (the token models' vocabulary)
     c.objective.beta = 0.25             # weight of the commitment loss (van den Oord et al.: 0.25)
     c.objective.codebook_decay = 0.99   # γ of the EMA codebook update
-    c.objective.dead_threshold = 0.03   # restart codes with fewer EMA assignments per batch (0: never)
+    c.objective.dead_threshold = 1.0    # restart codes with fewer EMA assignments per batch (0: never; Jukebox: 1)
     c.optim.ema_decay = 0.0             # no weight EMA: the codebook is fitted to the raw encoder
     c.train.num_final_samples = 0       # a tokenizer's samples (independent tokens) are not the point
     return c

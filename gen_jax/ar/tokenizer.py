@@ -37,7 +37,7 @@ class VQVAEObjective:
     num_codes: int = 64              # K, the vocabulary of the token models
     beta: float = 0.25               # weight of the commitment loss ||z_e - sg(e)||² (paper: 0.25)
     codebook_decay: float = 0.99     # γ of the EMA codebook update
-    dead_threshold: float = 0.03     # restart codes with EMA assignments per batch below this (0: never)
+    dead_threshold: float = 1.0      # restart codes with fewer EMA assignments per batch (0: never; Jukebox: 1)
     ema_decay: float = 0.0           # EMA of the network weights (0: none, the codebook fits the raw encoder)
     num_classes: None = None         # the tokenizer ignores labels (main.run reads this)
 
