@@ -34,7 +34,8 @@ def _cached_logits(m, params, toks, labels):
 def test_kv_cache_decoding_equals_full_recomputation(causal):
     m, params, toks = causal
     labels = jnp.array([2, 3])  # a class and the null class
-    full = m.apply({"params": params}, toks, labels)
+    apply = jax.jit(lambda t: m.apply({"params": params}, t, labels))
+    full = apply(toks)
     cached = _cached_logits(m, params, toks, labels)
     # float32; not bitwise: XLA's CPU matmuls sum a [1, W] row and an [L, W] block in different
     # orders (observed differences ~1e-6)
@@ -43,7 +44,7 @@ def test_kv_cache_decoding_equals_full_recomputation(causal):
     # at every position picks
     t = jnp.zeros((2, L), jnp.int32)
     for pos in range(L):
-        t = t.at[:, pos].set(jnp.argmax(m.apply({"params": params}, t, labels)[:, pos], -1))
+        t = t.at[:, pos].set(jnp.argmax(apply(t)[:, pos], -1))
     cache_tokens = _cached_greedy(m, params, labels)
     np.testing.assert_array_equal(cache_tokens, t)
 
