@@ -35,17 +35,26 @@ def token_model_config(c, name: str = "ar"):
 
 def get_config(variant: str = ""):
     c = token_model_config(common.base_config(), "ar")
-    c.data.name = "mnist"
-    c.optim.learning_rate = 5e-4
-    c.optim.warmup_steps = 100
-    c.optim.cosine_decay = True
-    c.train.steps = 2000
-    c.train.batch_size = 64
+    mnist_sizes(c)
     c.train.sample_every = 0
     if variant == "smoke":
         smoke(c)
     elif variant:
         raise ValueError(f"unknown variant {variant!r} of ar_mnist.py; expected '' or 'smoke'")
+    return c
+
+
+def mnist_sizes(c):
+    """Data, width and schedule of the MNIST token models: small, to train in minutes on 2 CPU cores."""
+    c.data.name = "mnist"
+    c.model.width = 64
+    c.model.depth = 3
+    c.model.num_heads = 4
+    c.optim.learning_rate = 1e-3
+    c.optim.warmup_steps = 50
+    c.optim.cosine_decay = True
+    c.train.steps = 500
+    c.train.batch_size = 64
     return c
 
 

@@ -12,12 +12,7 @@ from experiments.configs import ar_mnist, common
 
 def get_config(variant: str = ""):
     c = ar_mnist.token_model_config(common.base_config(), "maskgit")
-    c.data.name = "mnist"
-    c.optim.learning_rate = 5e-4
-    c.optim.warmup_steps = 100
-    c.optim.cosine_decay = True
-    c.train.steps = 2000
-    c.train.batch_size = 64
+    ar_mnist.mnist_sizes(c)
     c.train.sample_every = 0
     if variant == "smoke":
         ar_mnist.smoke(c)
