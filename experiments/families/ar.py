@@ -56,7 +56,7 @@ def common_args(c: ml_collections.ConfigDict, image_shape, num_classes, causal: 
     model = TokenTransformer(vocab_size=tok.num_codes, seq_len=h * w, num_classes=classes, width=m.width,
                              depth=m.depth, num_heads=m.num_heads, mlp_ratio=m.mlp_ratio, causal=causal)
     tx, lr = optimizer(c)
-    return dict(model=model, tokenizer=tok, tokenizer_params=tok_params, image_shape=tuple(image_shape),
+    return dict(model=model, vqvae=tok, vqvae_params=tok_params, image_shape=tuple(image_shape),
                 tx=tx, lr_schedule=lr, num_classes=classes,
                 cond_drop_prob=c.objective.cond_drop_prob if classes else 0.0, ema_decay=c.optim.ema_decay)
 

@@ -28,8 +28,8 @@ def guided(logits_cond, logits_null, guidance):
 @dataclasses.dataclass(frozen=True)
 class _TokenObjective:
     model: TokenTransformer
-    tokenizer: VQVAEObjective
-    tokenizer_params: Any            # the tokenizer's state.ema_params, frozen
+    vqvae: VQVAEObjective            # the frozen tokenizer (not "tokenizer": that name marks text models)
+    vqvae_params: Any                # its state.ema_params, frozen
     image_shape: tuple               # (H, W, C)
     tx: optax.GradientTransformation
     lr_schedule: Callable
@@ -39,16 +39,16 @@ class _TokenObjective:
 
     @property
     def token_shape(self) -> tuple:
-        return self.tokenizer.token_shape
+        return self.vqvae.token_shape
 
     def tokens(self, x):
         """x [B, H, W, C] -> raster-order tokens [B, L] of the frozen tokenizer."""
-        codes = self.tokenizer.encode_tokens(self.tokenizer_params, x)
+        codes = self.vqvae.encode_tokens(self.vqvae_params, x)
         return jax.lax.stop_gradient(codes.reshape(x.shape[0], -1))
 
     def decode(self, tokens):
         """tokens [B, L] -> images [B, H, W, C] in [-1, 1]."""
-        return self.tokenizer.decode_tokens(self.tokenizer_params,
+        return self.vqvae.decode_tokens(self.vqvae_params,
                                             tokens.reshape(tokens.shape[0], *self.token_shape))
 
     def _train_labels(self, batch, key):
