@@ -20,6 +20,11 @@ from gen_jax.nn.transformer import TokenTransformer
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
 
+def _unguided(labels, guidance) -> bool:
+    """No null-class pass needed: unconditional, or a guidance weight known (not traced) to be 1."""
+    return labels is None or (isinstance(guidance, (int, float)) and guidance == 1.0)
+
+
 def guided(logits_cond, logits_null, guidance):
     """Classifier-free guidance on logits: ℓ_null + w·(ℓ_cond − ℓ_null) (w = 1: conditional)."""
     return logits_null + guidance * (logits_cond - logits_null)
@@ -103,8 +108,8 @@ class RasterARObjective(_TokenObjective):
         holds 2B rows (conditional, then null class) and the logits are guided."""
         apply = lambda prev, lab, pos, cache: self.model.apply(  # noqa: E731
             {"params": params}, prev, lab, pos, cache, method=TokenTransformer.decode_step)
-        if labels is None:
-            return lambda prev, pos, cache: apply(prev, None, pos, cache)
+        if _unguided(labels, guidance):
+            return lambda prev, pos, cache: apply(prev, labels, pos, cache)
 
         null = jnp.full_like(labels, self.model.null_class)
 
@@ -118,7 +123,7 @@ class RasterARObjective(_TokenObjective):
                       top_p=1.0, debug: bool = False):
         """Tokens [B, L] for per-sample keys [B, 2]."""
         b = keys.shape[0]
-        cache = self.model.init_cache(b if labels is None else 2 * b)
+        cache = self.model.init_cache(b if _unguided(labels, guidance) else 2 * b)
         step = self.decode_step_fn(params, labels, guidance)
         return raster_decode(step, cache, keys, self.model.seq_len, temperature, top_k, top_p, debug)
 
@@ -151,8 +156,8 @@ class MaskGITObjective(_TokenObjective):
 
     def logits_fn(self, params, labels, guidance):
         apply = lambda t, lab: self.model.apply({"params": params}, t, lab)  # noqa: E731
-        if labels is None:
-            return lambda t: apply(t, None)
+        if _unguided(labels, guidance):
+            return lambda t: apply(t, labels)
         null = jnp.full_like(labels, self.model.null_class)
 
         def fn(tokens):
