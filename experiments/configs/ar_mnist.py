@@ -48,13 +48,14 @@ def mnist_sizes(c):
     """Data, width and schedule of the MNIST token models: small, to train in minutes on 2 CPU cores."""
     c.data.name = "mnist"
     c.model.width = 64
-    c.model.depth = 3
+    c.model.depth = 2
     c.model.num_heads = 4
     c.optim.learning_rate = 1e-3
     c.optim.warmup_steps = 50
     c.optim.cosine_decay = True
-    c.train.steps = 500
-    c.train.batch_size = 64
+    c.train.steps = 300
+    c.train.batch_size = 32
+    c.train.ckpt_every = 100
     return c
 
 

@@ -31,8 +31,9 @@ def get_config(variant: str = ""):
     c.model.channel_mult = (1, 2)       # 28 -> 14 -> 7
     c.optim.learning_rate = 1e-3
     c.optim.warmup_steps = 100
-    c.train.steps = 400                 # small: minutes on 2 shared CPU cores
-    c.train.batch_size = 64
+    c.train.steps = 200                 # small: minutes on 2 shared CPU cores
+    c.train.batch_size = 32
+    c.train.ckpt_every = 50
     c.train.sample_every = 0
     if variant == "smoke":
         common.smoke(c)
