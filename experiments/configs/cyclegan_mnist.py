@@ -27,8 +27,9 @@ def get_config(variant: str = ""):
     c.optim.b1 = 0.5                    # Adam β1
     c.optim.warmup_steps = 0
     c.optim.cosine_decay = True         # the paper decays linearly over the second half
-    c.train.steps = 600                 # small: minutes on 2 shared CPU cores
-    c.train.batch_size = 16
+    c.train.steps = 200                 # small: minutes on 2 shared CPU cores
+    c.train.batch_size = 8
+    c.train.ckpt_every = 100
     c.train.sample_every = 0            # no preview grid: CycleGAN translates given images
     c.train.num_final_samples = 0       # (experiments.bench_cyclegan writes the translation grids)
     if variant == "smoke":
