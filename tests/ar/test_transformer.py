@@ -15,7 +15,7 @@ L, K = 6, 11
 def causal():
     m = TokenTransformer(vocab_size=K, seq_len=L, num_classes=3, width=16, depth=2, num_heads=2)
     toks = jax.random.randint(jax.random.PRNGKey(0), (2, L), 0, K)
-    params = m.init(jax.random.PRNGKey(1), toks)["params"]
+    params = jax.jit(m.init)(jax.random.PRNGKey(1), toks)["params"]
     return m, params, toks
 
 
@@ -62,7 +62,8 @@ def test_causal_mask_changing_token_j_leaves_earlier_logits_unchanged(causal):
     m, params, toks = causal
     j = 3
     changed = toks.at[:, j].set((toks[:, j] + 1) % K)
-    a, b = m.apply({"params": params}, toks), m.apply({"params": params}, changed)
+    apply = jax.jit(lambda t: m.apply({"params": params}, t))
+    a, b = apply(toks), apply(changed)
     # position i predicts token i from tokens < i: positions <= j do not see token j
     np.testing.assert_array_equal(a[:, : j + 1], b[:, : j + 1])
     assert np.abs(np.asarray(a[:, j + 1:] - b[:, j + 1:])).max() > 1e-4
@@ -71,8 +72,8 @@ def test_causal_mask_changing_token_j_leaves_earlier_logits_unchanged(causal):
 def test_bidirectional_variant_sees_every_position_and_has_a_mask_token():
     m = TokenTransformer(vocab_size=K, seq_len=L, width=16, depth=1, num_heads=2, causal=False)
     toks = jnp.full((1, L), m.mask_id)
-    params = m.init(jax.random.PRNGKey(0), toks)["params"]
-    a = m.apply({"params": params}, toks)
-    b = m.apply({"params": params}, toks.at[:, L - 1].set(0))
+    params = jax.jit(m.init)(jax.random.PRNGKey(0), toks)["params"]
+    apply = jax.jit(lambda t: m.apply({"params": params}, t))
+    a, b = apply(toks), apply(toks.at[:, L - 1].set(0))
     assert a.shape == (1, L, K)
     assert np.abs(np.asarray(a[:, 0] - b[:, 0])).max() > 1e-5  # position 0 sees the last token
