@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import jax
@@ -82,7 +83,8 @@ def main(argv):
     def add(name, images, extra):
         m = {k: float(v) for k, v in score(net, images, ref).items() if "/" not in k}
         rows.append({"model": name, "num": len(images), **extra, **m})
-        save_grid(os.path.join(_OUT.value, f"{name.replace(' ', '_').replace('/', '')}.png"), images[:100], ncols=10)
+        slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        save_grid(os.path.join(_OUT.value, f"{slug}.png"), images[:100], ncols=10)
         print(f"{name}: FID {m['fid']:.2f} precision {m['precision']:.3f} recall {m['recall']:.3f} {extra}")
 
     # the tokenizer: reconstructions of test images, and independent tokens from its code usage
