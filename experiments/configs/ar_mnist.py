@@ -53,9 +53,9 @@ def mnist_sizes(c):
     c.optim.learning_rate = 1e-3
     c.optim.warmup_steps = 50
     c.optim.cosine_decay = True
-    c.train.steps = 1200
+    c.train.steps = 300
     c.train.batch_size = 32
-    c.train.ckpt_every = 400
+    c.train.ckpt_every = 100
     return c
 
 
