@@ -23,11 +23,16 @@ def tokenizer_dir(tmp_path_factory):
 def test_tokenizer_round_trip_shapes_and_prior_samples(tokenizer_dir):
     _, tok, state, _ = load_objective_and_params(tokenizer_dir)
     x = np.zeros((3, 8, 8, 1), np.float32)
-    codes = tok.encode_tokens(state.ema_params, x)
+
+    @jax.jit
+    def round_trip(p, key):
+        codes = tok.encode_tokens(p, x)
+        return codes, tok.decode_tokens(p, codes), tok.sample(p, key, 2)
+
+    codes, decoded, prior = round_trip(state.ema_params, jax.random.PRNGKey(0))
     assert codes.shape == (3, 4, 4) and codes.dtype == np.int32
     assert 0 <= int(codes.min()) and int(codes.max()) < 16
-    assert tok.decode_tokens(state.ema_params, codes).shape == (3, 8, 8, 1)
-    assert tok.sample(state.ema_params, jax.random.PRNGKey(0), 2).shape == (2, 8, 8, 1)
+    assert decoded.shape == (3, 8, 8, 1) and prior.shape == (2, 8, 8, 1)
     with pytest.raises(ValueError, match="'temperature'"):
         tok.sample(state.ema_params, jax.random.PRNGKey(0), 2, temperature=1.0)
 
