@@ -27,9 +27,7 @@ def token_model_config(c, name: str = "ar"):
     c.sampler.top_p = 1.0               # nucleus: smallest set with this probability (1: all)
     c.sampler.num_steps = 8             # MaskGIT: parallel decoding steps (raster: always h·w)
     c.sampler.choice_temperature = 4.5  # MaskGIT: Gumbel noise on the confidences, annealed to 0
-    # experiments.main's final grid passes diffusion sampler options that these objectives reject:
-    # samples come from experiments.bench_ar (or objective.sample with families.<name>.sample_options)
-    c.train.num_final_samples = 0
+    c.train.num_final_samples = 100     # experiments.main's grid: labels (and MaskGIT's num_steps) from here
     return c
 
 

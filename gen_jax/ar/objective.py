@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gen_jax.ar.options import check_options
 from gen_jax.ar.sampling import maskgit_decode, raster_decode, training_mask
 from gen_jax.ar.tokenizer import VQVAEObjective
 from gen_jax.nn.transformer import TokenTransformer
@@ -127,17 +126,15 @@ class RasterARObjective(_TokenObjective):
         step = self.decode_step_fn(params, labels, guidance)
         return raster_decode(step, cache, keys, self.model.seq_len, temperature, top_k, top_p, debug)
 
-    def sample(self, params, key, num: int | None = None, **options):
+    def sample(self, params, key, num: int | None = None, *, labels=None, guidance=None,
+               temperature=1.0, top_k=0, top_p=1.0):
         """Images [N, H, W, C] in [-1, 1]. key: one key (with num) or per-sample keys [N, 2].
-        options: labels [N] (default i % num_classes), guidance (CFG weight on logits, 1: none),
+        labels [N] (default i % num_classes), guidance (CFG weight on logits; None or 1: none),
         temperature (0: greedy), top_k (0: off), top_p (1: off); all runtime values."""
-        check_options(options, ("labels", "guidance", "temperature", "top_k", "top_p"), "ar")
         keys = self._keys(key, num)
-        labels = self._sample_labels(options.get("labels"), keys.shape[0])
-        toks = self.sample_tokens(params, keys, labels, options.get("guidance", 1.0),
-                                  options.get("temperature", 1.0), options.get("top_k", 0),
-                                  options.get("top_p", 1.0))
-        return self.decode(toks)
+        labels = self._sample_labels(labels, keys.shape[0])
+        guidance = 1.0 if guidance is None else guidance
+        return self.decode(self.sample_tokens(params, keys, labels, guidance, temperature, top_k, top_p))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,11 +171,13 @@ class MaskGITObjective(_TokenObjective):
                               self.model.mask_id, num_steps or self.num_steps, temperature, top_k,
                               top_p, ct, debug)
 
-    def sample(self, params, key, num: int | None = None, **options):
-        """Images [N, H, W, C] in [-1, 1]. options: labels, guidance, num_steps (a Python int,
-        static: one compilation each), temperature, top_k, top_p, choice_temperature."""
-        check_options(options, ("labels", "guidance", "num_steps", "temperature", "top_k", "top_p",
-                                "choice_temperature"), "maskgit")
+    def sample(self, params, key, num: int | None = None, *, labels=None, guidance=None,
+               num_steps=None, temperature=1.0, top_k=0, top_p=1.0, choice_temperature=None):
+        """Images [N, H, W, C] in [-1, 1]: labels, guidance as the raster objective's; num_steps
+        (a Python int, static: one compilation each; default self.num_steps), temperature, top_k,
+        top_p, choice_temperature (default self.choice_temperature)."""
         keys = self._keys(key, num)
-        labels = self._sample_labels(options.pop("labels", None), keys.shape[0])
-        return self.decode(self.sample_tokens(params, keys, labels, **options))
+        labels = self._sample_labels(labels, keys.shape[0])
+        guidance = 1.0 if guidance is None else guidance
+        return self.decode(self.sample_tokens(params, keys, labels, guidance, num_steps, temperature,
+                                              top_k, top_p, choice_temperature))

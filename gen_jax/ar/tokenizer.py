@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gen_jax.ar.options import check_options
 from gen_jax.nn.vq import (VQVAE, code_usage, ema_codebook_update, init_codebook_state, quantize,
                            restart_dead_codes)
 from gen_jax.train.state import TrainState, ema_update
@@ -106,11 +105,10 @@ class VQVAEObjective:
         return self.decode_tokens(params, self.encode_tokens(params, x))
 
     # --- sampling -------------------------------------------------------------------------------
-    def sample(self, params, key, num: int | None = None, **options):
+    def sample(self, params, key, num: int | None = None):
         """A baseline with no model of token order: every token drawn independently from the
         codebook's EMA usage frequencies, then decoded: [N, H, W, C]. key: one key (with num) or
         per-sample keys [N, 2]. Takes no options."""
-        check_options(options, (), "vqvae")
         keys = jax.random.split(key, num) if jnp.ndim(key) == 1 else key
         logits = jnp.log(params["vq"]["cluster_size"] + 1e-8)
         codes = jax.vmap(lambda k: jax.random.categorical(k, logits, shape=self.token_shape))(keys)

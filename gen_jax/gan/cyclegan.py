@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gen_jax.ar.options import check_options
 from gen_jax.train.state import TrainState, ema_update
 
 DIRECTIONS = ("a2b", "b2a")
@@ -176,15 +175,14 @@ class CycleGANObjective:
         back = "b2a" if direction == "a2b" else "a2b"
         return self.translate(params, self.translate(params, x, direction), back)
 
-    def sample(self, params, key, num: int | None = None, **options):
-        """Translations of options["images"] [N, H, W, C] (required: CycleGAN maps images, it
-        does not generate from noise) in options["direction"] ("a2b", default, or "b2a").
-        key and num are unused (the generators are deterministic)."""
-        check_options(options, ("images", "direction"), "cyclegan")
-        if "images" not in options:
+    def sample(self, params, key, num: int | None = None, *, images=None, direction: str = "a2b"):
+        """Translations of images [N, H, W, C] (required: CycleGAN maps images, it does not
+        generate from noise) in `direction` ("a2b" or "b2a"). key and num are unused (the
+        generators are deterministic)."""
+        if images is None:
             raise ValueError("cyclegan.sample needs images=[N, H, W, C] of the source domain to translate")
         del key, num
-        return self.translate(params, jnp.asarray(options["images"]), options.get("direction", "a2b"))
+        return self.translate(params, jnp.asarray(images), direction)
 
     def preview(self, params, key, num: int):
         raise ValueError("cyclegan has no preview grid (it translates given images): set "

@@ -10,6 +10,7 @@ from experiments.configs import ar_mnist, maskgit_mnist, vqvae_mnist
 from experiments.families import ar as ar_family, maskgit as maskgit_family
 from experiments.main import run
 from experiments.sampling import load_objective_and_params
+from gen_jax.objective import sample_options
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,9 @@ def test_tokenizer_round_trip_shapes_and_prior_samples(tokenizer_dir):
     assert codes.shape == (3, 4, 4) and codes.dtype == np.int32
     assert 0 <= int(codes.min()) and int(codes.max()) < 16
     assert decoded.shape == (3, 8, 8, 1) and prior.shape == (2, 8, 8, 1)
-    with pytest.raises(ValueError, match="'temperature'"):
+    with pytest.raises(TypeError, match="'temperature'"):
         tok.sample(state.ema_params, jax.random.PRNGKey(0), 2, temperature=1.0)
+    assert sample_options(tok) == set()
 
 
 @pytest.mark.parametrize("config, family", [(ar_mnist, ar_family), (maskgit_mnist, maskgit_family)],
@@ -50,8 +52,10 @@ def test_token_model_smoke_trains_and_samples(tokenizer_dir, tmp_path, config, f
     x = jax.jit(lambda p, k: obj.sample(p, k, 3, labels=labels, **opts))(
         restored.ema_params, jax.random.PRNGKey(0))
     assert x.shape == (3, 8, 8, 1) and np.all(np.abs(np.asarray(x)) <= 1.0)
-    with pytest.raises(ValueError, match="'eta'"):
+    with pytest.raises(TypeError, match="'eta'"):
         obj.sample(restored.ema_params, jax.random.PRNGKey(0), 3, eta=0.0)
+    # the protocol's view of its options (what experiments.main and experiments.sample pass)
+    assert set(opts) | {"labels"} == sample_options(obj)
 
 
 def test_token_model_config_errors_name_the_field(tmp_path):

@@ -68,8 +68,10 @@ def test_one_jitted_step_updates_both_players_and_the_pool(tiny):
     assert all(np.isfinite(float(v)) for v in m.values())
     y = obj.sample(new.ema_params, jax.random.PRNGKey(0), images=x[..., :3], direction="b2a")
     assert y.shape == (2, 8, 8, 3) and float(jnp.max(jnp.abs(y))) <= 1.0
-    with pytest.raises(ValueError, match="'labels'"):
+    with pytest.raises(TypeError, match="'labels'"):
         obj.sample(new.ema_params, jax.random.PRNGKey(0), images=x[..., :3], labels=None)
+    with pytest.raises(ValueError, match="needs images"):
+        obj.sample(new.ema_params, jax.random.PRNGKey(0), 2)
 
 
 def test_mnist_m_blend_and_smoke_config(shared_data, tmp_path):
