@@ -64,5 +64,4 @@ def smoke(c):
     c.model.depth = 1
     c.model.num_heads = 2
     c.sampler.num_steps = 3
-    c.train.num_final_samples = 0
     return c

@@ -45,7 +45,7 @@ def test_token_model_smoke_trains_and_samples(tokenizer_dir, tmp_path, config, f
     c = config.get_config("smoke")
     c.objective.tokenizer_workdir = tokenizer_dir
     state = run(c, str(tmp_path), progress=False)
-    assert int(state.step) == 2
+    assert int(state.step) == 2 and (tmp_path / "samples.png").exists()  # experiments.main's final grid
     _, obj, restored, _ = load_objective_and_params(str(tmp_path))
     opts = family.sample_options(c)
     labels = np.array([3, 1, 4])
