@@ -854,3 +854,18 @@ def build_controlnet(c: ml_collections.ConfigDict, image_shape, num_classes):
 
 OBJECTIVES["controlnet"] = build_controlnet
 VALIDATORS["controlnet"] = _validate_controlnet
+
+
+# --- token models (VQ-VAE tokenizer, raster AR, MaskGIT) and CycleGAN: experiments/families/ ------
+from experiments.families import ar as _ar, maskgit as _maskgit, vqvae as _vqvae  # noqa: E402
+
+OBJECTIVES["vqvae"] = _vqvae.build
+VALIDATORS["vqvae"] = _vqvae.validate
+OBJECTIVES["ar"] = _ar.build
+VALIDATORS["ar"] = _ar.validate
+OBJECTIVES["maskgit"] = _maskgit.build
+VALIDATORS["maskgit"] = _maskgit.validate
+from experiments.families import cyclegan as _cyclegan  # noqa: E402
+
+OBJECTIVES["cyclegan"] = _cyclegan.build
+VALIDATORS["cyclegan"] = _cyclegan.validate

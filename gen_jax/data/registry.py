@@ -183,6 +183,8 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
     "cifar10": load_cifar10,
     "emoji": load_emoji,
     "emoji32": load_emoji32,
+    "mnist_mnistm": lambda data_dir=None, split="train": __import__(  # CycleGAN's unpaired MNIST | MNIST-M
+        "gen_jax.data.mnist_m", fromlist=["load_mnist_mnistm"]).load_mnist_mnistm(data_dir, split),
 }
 
 

@@ -1,0 +1,147 @@
+"""The token models measured: the VQ-VAE tokenizer (reconstruction PSNR and FID of its
+reconstructions), raster-order sampling with a KV cache and MaskGIT decoding at several step
+counts (FID / precision / recall / class entropy of samples, seconds per sample).
+
+python -m experiments.bench_ar --tokenizer=runs/vqvae_mnist --ar=runs/ar_mnist \
+    --maskgit=runs/maskgit_mnist --data_dir=../shared/data --num=1000 --out_dir=runs/bench_ar
+
+Samples are class-conditional with labels i % 10, temperature 1, no top-k/top-p and guidance 1
+unless set by flags. FID etc. in the dataset's classifier feature space (as experiments.bench_vae),
+against --num_real random training images; "floor" is N real test images against the same
+reference. Seconds per sample: the wall time of one jitted batch of --batch_size samples after a
+warm-up call (compilation excluded), divided by the batch size. Writes results.json, results.md
+and a sample grid per row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags, logging
+
+from experiments.sampling import load_objective_and_params
+from gen_jax.data import load_dataset
+from gen_jax.train.evaluation import real_reference, score
+from gen_jax.utils.images import save_grid, to_uint8
+
+_TOK = flags.DEFINE_string("tokenizer", None, "Workdir of a vqvae run.")
+_AR = flags.DEFINE_string("ar", "", "Workdir of an 'ar' run (optional).")
+_MASKGIT = flags.DEFINE_string("maskgit", "", "Workdir of a 'maskgit' run (optional).")
+_STEPS = flags.DEFINE_list("maskgit_steps", ["8", "16", "all"], "MaskGIT decoding steps ('all': one per token).")
+_NUM = flags.DEFINE_integer("num", 1000, "Samples per row (and test images for the tokenizer).")
+_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics.")
+_BATCH = flags.DEFINE_integer("batch_size", 250, "Samples per jitted call.")
+_TEMP = flags.DEFINE_float("temperature", 1.0, "Sampling temperature.")
+_TOP_K = flags.DEFINE_integer("top_k", 0, "Top-k (0: off).")
+_TOP_P = flags.DEFINE_float("top_p", 1.0, "Top-p (1: off).")
+_GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance weight on logits.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the runs' config).")
+_OUT = flags.DEFINE_string("out_dir", "runs/bench_ar", "Output directory.")
+_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+
+
+def timed_batches(fn, params, num: int, batch: int, seed: int):
+    """All num samples as uint8 from fn(params, keys [B, 2], labels [B]) in batches of `batch`
+    (the last padded), and the seconds per sample of one warm batch."""
+    base = jax.random.PRNGKey(seed)
+    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(num + batch))
+    labels = jnp.arange(num + batch, dtype=jnp.int32) % 10
+    jax.block_until_ready(fn(params, keys[:batch], labels[:batch]))  # compile
+    out, sec = [], None
+    for s in range(0, num, batch):
+        t0 = time.perf_counter()
+        x = jax.block_until_ready(fn(params, keys[s:s + batch], labels[s:s + batch]))
+        sec = sec or (time.perf_counter() - t0) / batch
+        out.append(to_uint8(np.asarray(x)))
+    return np.concatenate(out)[:num], sec
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+    from gen_jax.metrics.frechet import frechet_distance
+
+    os.makedirs(_OUT.value, exist_ok=True)
+    c_tok, tok, tok_state, _ = load_objective_and_params(_TOK.value)
+    data_dir = _DATA_DIR.value or c_tok.data.dir or None
+    net = load_feature_net(c_tok.data.name)
+    train = load_dataset(c_tok.data.name, data_dir, "train").images
+    train = train[np.random.default_rng(0).permutation(len(train))[: _NUM_REAL.value]]
+    test = load_dataset(c_tok.data.name, data_dir, "test").images[: _NUM.value]
+    ref = real_reference(net, train, _NUM.value)
+    mu_t, sigma_t, _ = feature_stats(net, test)
+    floor = float(frechet_distance(mu_t, sigma_t, ref.mu, ref.sigma))
+    rows = []
+
+    def add(name, images, extra):
+        m = {k: float(v) for k, v in score(net, images, ref).items() if "/" not in k}
+        rows.append({"model": name, "num": len(images), **extra, **m})
+        slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        save_grid(os.path.join(_OUT.value, f"{slug}.png"), images[:100], ncols=10)
+        print(f"{name}: FID {m['fid']:.2f} precision {m['precision']:.3f} recall {m['recall']:.3f} {extra}")
+
+    # the tokenizer: reconstructions of test images, and independent tokens from its code usage
+    p = tok_state.ema_params
+    rec_fn = jax.jit(tok.reconstruct)
+    rec = np.concatenate([np.asarray(rec_fn(p, test[s:s + 500])) for s in range(0, len(test), 500)])
+    mse = np.mean((rec - test) ** 2, axis=(1, 2, 3))
+    codes = np.asarray(jax.jit(tok.encode_tokens)(p, test[:500]))
+    hist = np.bincount(codes.ravel(), minlength=tok.num_codes) / codes.size
+    ppl = float(np.exp(-np.sum(hist[hist > 0] * np.log(hist[hist > 0]))))
+    add("tokenizer reconstructions", to_uint8(rec),
+        {"psnr": float(np.mean(10 * np.log10(4.0 / np.maximum(mse, 1e-12)))),
+         "codes_used": int(np.sum(hist > 0)), "num_codes": tok.num_codes, "perplexity": ppl,
+         "step": int(tok_state.step)})
+    fn = jax.jit(lambda prm, k, lab: tok.sample(prm, k))
+    images, sec = timed_batches(fn, p, _NUM.value, _BATCH.value, _SEED.value)
+    add("unigram tokens", images, {"sec_per_sample": sec, "step": int(tok_state.step)})
+
+    opts = dict(guidance=_GUIDANCE.value, temperature=_TEMP.value, top_k=_TOP_K.value, top_p=_TOP_P.value)
+    if _AR.value:
+        _, obj, state, _ = load_objective_and_params(_AR.value)
+        lab = lambda labels: labels if obj.num_classes else None  # noqa: E731
+        fn = jax.jit(lambda prm, k, labels: obj.sample(prm, k, labels=lab(labels), **opts))
+        images, sec = timed_batches(fn, state.ema_params, _NUM.value, _BATCH.value, _SEED.value)
+        add("raster AR (KV cache)", images, {"steps": obj.model.seq_len, "sec_per_sample": sec,
+                                             "step": int(state.step)})
+    if _MASKGIT.value:
+        _, obj, state, _ = load_objective_and_params(_MASKGIT.value)
+        lab = lambda labels: labels if obj.num_classes else None  # noqa: E731
+        for s in _STEPS.value:
+            n = obj.model.seq_len if s == "all" else int(s)
+            fn = jax.jit(lambda prm, k, labels, n=n: obj.sample(prm, k, labels=lab(labels), num_steps=n, **opts))
+            images, sec = timed_batches(fn, state.ema_params, _NUM.value, _BATCH.value, _SEED.value)
+            add(f"MaskGIT {n} steps", images, {"steps": n, "sec_per_sample": sec, "step": int(state.step)})
+
+    meta = {"num_real": _NUM_REAL.value, "floor_fid": floor, "feature_net": net.name, "seed": _SEED.value,
+            "sampling": opts, "batch_size": _BATCH.value,
+            "hardware": f"{jax.device_count()}x {jax.devices()[0].device_kind} ({jax.default_backend()})"}
+    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    head = ["model", "training steps", "decoding steps", "N", "FID", "precision", "recall",
+            "class entropy", "s / sample", "PSNR (dB)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    fmt = lambda r, k, f: f.format(r[k]) if k in r else "–"  # noqa: E731
+    for r in rows:
+        lines.append("| " + " | ".join([r["model"], str(r["step"]), fmt(r, "steps", "{}"), str(r["num"]),
+                                        f"{r['fid']:.2f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+                                        f"{r['class_entropy']:.3f}", fmt(r, "sec_per_sample", "{:.4f}"),
+                                        fmt(r, "psnr", "{:.2f}")]) + " |")
+    md = "\n".join(lines) + (f"\n\nFID floor (N real test images vs the reference): {floor:.2f}. Features: "
+                             f"{net.name}; reference: {_NUM_REAL.value} random training images; sampling "
+                             f"{opts}; batch {_BATCH.value}; hardware: {meta['hardware']}.\n")
+    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["tokenizer"])
+    app.run(main)

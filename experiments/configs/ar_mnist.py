@@ -1,0 +1,67 @@
+"""A class-conditional raster-order transformer over the 7x7 VQ-VAE tokens of MNIST
+(vqvae_mnist.py trains the tokenizer), sampled with a KV cache.
+
+python -m experiments.main --config=experiments/configs/ar_mnist.py --workdir=runs/ar_mnist \
+    --config.data.dir=../shared/data --config.objective.tokenizer_workdir=runs/vqvae_mnist
+The smoke variant runs on scikit-learn's 8x8 digits with the vqvae_mnist.py:smoke workdir.
+"""
+
+from experiments.configs import common
+
+
+def token_model_config(c, name: str = "ar"):
+    """Turn a base config into a token-model one (objective.name 'ar' or 'maskgit')."""
+    c.model.name = "token_transformer"
+    c.model.width = 128                 # token width (a multiple of num_heads)
+    c.model.depth = 4                   # transformer blocks
+    c.model.num_heads = 4               # attention heads
+    c.model.mlp_ratio = 4               # MLP hidden width / token width
+    c.model.class_conditional = True    # class embedding at position 0 (with a null class for CFG)
+    c.objective.name = name
+    c.objective.tokenizer_workdir = ""  # workdir of a trained vqvae run (required)
+    c.objective.cond_drop_prob = 0.1    # P(label -> null class) in training, for classifier-free guidance
+    c.sampler.name = "raster" if name == "ar" else "maskgit"  # informational: the family decides
+    c.sampler.guidance = 1.0            # CFG weight on logits (1: plain conditional)
+    c.sampler.temperature = 1.0         # softmax temperature (0: greedy)
+    c.sampler.top_k = 0                 # keep the k most likely tokens (0: all)
+    c.sampler.top_p = 1.0               # nucleus: smallest set with this probability (1: all)
+    c.sampler.num_steps = 8             # MaskGIT: parallel decoding steps (raster: always h·w)
+    c.sampler.choice_temperature = 4.5  # MaskGIT: Gumbel noise on the confidences, annealed to 0
+    c.train.num_final_samples = 100     # experiments.main's grid: labels (and MaskGIT's num_steps) from here
+    return c
+
+
+def get_config(variant: str = ""):
+    c = token_model_config(common.base_config(), "ar")
+    mnist_sizes(c)
+    c.train.sample_every = 0
+    if variant == "smoke":
+        smoke(c)
+    elif variant:
+        raise ValueError(f"unknown variant {variant!r} of ar_mnist.py; expected '' or 'smoke'")
+    return c
+
+
+def mnist_sizes(c):
+    """Data, width and schedule of the MNIST token models: small, to train in minutes on 2 CPU cores."""
+    c.data.name = "mnist"
+    c.model.width = 64
+    c.model.depth = 2
+    c.model.num_heads = 4
+    c.optim.learning_rate = 1e-3
+    c.optim.warmup_steps = 50
+    c.optim.cosine_decay = True
+    c.train.steps = 300
+    c.train.batch_size = 32
+    c.train.ckpt_every = 100
+    return c
+
+
+def smoke(c):
+    common.smoke(c)
+    c.data.name = "digits"
+    c.model.width = 16
+    c.model.depth = 1
+    c.model.num_heads = 2
+    c.sampler.num_steps = 3
+    return c

@@ -1,0 +1,21 @@
+"""MaskGIT on MNIST: a class-conditional bidirectional transformer over the 7x7 VQ-VAE tokens
+(vqvae_mnist.py trains the tokenizer), decoded in sampler.num_steps parallel steps with a cosine
+mask schedule.
+
+python -m experiments.main --config=experiments/configs/maskgit_mnist.py --workdir=runs/maskgit_mnist \
+    --config.data.dir=../shared/data --config.objective.tokenizer_workdir=runs/vqvae_mnist
+The smoke variant runs on scikit-learn's 8x8 digits with the vqvae_mnist.py:smoke workdir.
+"""
+
+from experiments.configs import ar_mnist, common
+
+
+def get_config(variant: str = ""):
+    c = ar_mnist.token_model_config(common.base_config(), "maskgit")
+    ar_mnist.mnist_sizes(c)
+    c.train.sample_every = 0
+    if variant == "smoke":
+        ar_mnist.smoke(c)
+    elif variant:
+        raise ValueError(f"unknown variant {variant!r} of maskgit_mnist.py; expected '' or 'smoke'")
+    return c

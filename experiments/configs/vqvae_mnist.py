@@ -1,0 +1,47 @@
+"""The VQ-VAE tokenizer on MNIST: 28x28 -> a 7x7 grid of codes from a 64-code codebook (EMA
+updates, dead-code restarts). The token models (ar_mnist.py, maskgit_mnist.py) train on its grid.
+
+python -m experiments.main --config=experiments/configs/vqvae_mnist.py --workdir=runs/vqvae_mnist \
+    --config.data.dir=../shared/data
+The smoke variant runs on scikit-learn's 8x8 digits (a 4x4 grid of 16 codes).
+"""
+
+from experiments.configs import common
+
+
+def vqvae_config(c, num_codes: int = 64):
+    """Turn a base config into a VQ-VAE one: model.name 'vqvae', its fields and the objective's."""
+    c.model.name = "vqvae"
+    c.model.num_res_blocks = 1          # residual blocks at the token resolution (encoder and decoder)
+    c.model.code_dim = 16               # D, the width of a code vector
+    c.objective.name = "vqvae"
+    c.objective.num_codes = num_codes   # K, codebook size (the token models' vocabulary)
+    c.objective.beta = 0.25             # weight of the commitment loss (van den Oord et al.: 0.25)
+    c.objective.codebook_decay = 0.99   # γ of the EMA codebook update
+    c.objective.dead_threshold = 1.0    # restart codes with fewer EMA assignments per batch (0: never; Jukebox: 1)
+    c.optim.ema_decay = 0.0             # no weight EMA: the codebook is fitted to the raw encoder
+    c.train.num_final_samples = 0       # a tokenizer's samples (independent tokens) are not the point
+    return c
+
+
+def get_config(variant: str = ""):
+    c = vqvae_config(common.base_config())
+    c.data.name = "mnist"
+    c.model.channels = 32
+    c.model.channel_mult = (1, 2)       # 28 -> 14 -> 7
+    c.optim.learning_rate = 1e-3
+    c.optim.warmup_steps = 100
+    c.train.steps = 200                 # small: minutes on 2 shared CPU cores
+    c.train.batch_size = 32
+    c.train.ckpt_every = 50
+    c.train.sample_every = 0
+    if variant == "smoke":
+        common.smoke(c)
+        c.data.name = "digits"
+        c.model.channel_mult = (1,)     # 8 -> 4: a 4x4 grid
+        c.model.code_dim = 4
+        c.objective.num_codes = 16
+        c.train.num_final_samples = 0
+    elif variant:
+        raise ValueError(f"unknown variant {variant!r} of vqvae_mnist.py; expected '' or 'smoke'")
+    return c

@@ -1,0 +1,30 @@
+"""config -> MaskGITObjective (objective.name 'maskgit'): a bidirectional token transformer on a
+trained VQ-VAE's tokens, decoded in sampler.num_steps parallel steps."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from experiments.families import ar
+
+
+def validate(c: ml_collections.ConfigDict) -> None:
+    from experiments.build import _require
+
+    ar.validate(c)
+    s = c.sampler
+    _require(isinstance(s.num_steps, int) and s.num_steps >= 1, "sampler.num_steps",
+             "an int >= 1 (parallel decoding steps)", s.num_steps)
+    _require(s.choice_temperature >= 0, "sampler.choice_temperature", "a value >= 0", s.choice_temperature)
+
+
+def build(c: ml_collections.ConfigDict, image_shape, num_classes):
+    from gen_jax.ar.objective import MaskGITObjective
+
+    return MaskGITObjective(**ar.common_args(c, image_shape, num_classes, causal=False),
+                            num_steps=c.sampler.num_steps, choice_temperature=c.sampler.choice_temperature)
+
+
+def sample_options(c: ml_collections.ConfigDict) -> dict:
+    return dict(ar.sample_options(c), num_steps=c.sampler.num_steps,
+                choice_temperature=c.sampler.choice_temperature)
