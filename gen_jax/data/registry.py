@@ -7,6 +7,8 @@
 | cifar10 | <dir>/cifar10_jpeg/cifar10_jpeg.npz | [N, 32, 32, 3] | 50000 / 10000 |
 | emoji | <dir>/noto_emoji/noto_emoji64.npz, on white | [N, 64, 64, 3] | all 3786 / every 10th (379), a subset of train |
 | emoji32 | the same emoji, each 2x2 block averaged (a CPU-sized variant) | [N, 32, 32, 3] | as emoji |
+| moving_mnist | clips generated from mnist (data/moving_mnist.py): 2 digits bouncing | [N, 16, 64, 64, 1] | 1000 / 200 clips |
+| moving_mnist_small | the CPU-sized variant: 1 digit | [N, 8, 32, 32, 1] | 6000 / 1000 clips |
 | tfds:NAME | tensorflow_datasets (needs tensorflow + network) | as TFDS | TFDS splits |
 
 digits and emoji have no official test split: their "test" is a fixed subset of the training
@@ -21,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from gen_jax.data import readers
+from gen_jax.data import moving_mnist, readers
 
 ENV_DATA_DIR = "GEN_JAX_DATA_DIR"
 SPLITS = ("train", "test")
@@ -182,6 +184,8 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
     "cifar10": load_cifar10,
     "emoji": load_emoji,
     "emoji32": load_emoji32,
+    "moving_mnist": moving_mnist.loader("standard"),
+    "moving_mnist_small": moving_mnist.loader("small"),
 }
 
 
