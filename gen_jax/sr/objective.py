@@ -70,6 +70,10 @@ class SRDiffusionObjective:
             raise ValueError(f"objective.upsample must be one of {UPSAMPLE_METHODS}, got {self.upsample_method!r}")
         if not 0.0 <= self.aug_max <= 1.0:
             raise ValueError(f"objective.aug_max must be in [0, 1], got {self.aug_max}")
+        if isinstance(self.process, DiscreteVP):
+            # build the process's cached table eagerly: its first use may be inside a jit trace
+            with jax.ensure_compile_time_eval():
+                self.process.table  # noqa: B018
         h = self.image_shape[0]
         if self.lowres_size < 1 or h % self.lowres_size or self.image_shape[1] % self.lowres_size:
             raise ValueError(f"objective.lowres_size must divide the image size "
@@ -161,7 +165,7 @@ class SRDiffusionObjective:
         z_up = augment(self.process, self.upsample(lowres), s, aug_noise)
         f = self.model_fn(params, z_up, s, labels, guidance)
         out = run_sampler(sampler, lambda: vp_denoiser(f, self.process, self.prediction, self.schedule),
-                          lambda: rf_velocity(f, self.process, self.prediction), self.schedule, x_T,
+                          lambda: rf_velocity(f, self.process, self.prediction), lambda: self.schedule, x_T,
                           keys, num_steps, eta=eta, spacing=spacing, shift=shift, debug=debug)
         return jnp.clip(out, -1.0, 1.0)
 

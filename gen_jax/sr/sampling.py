@@ -24,16 +24,23 @@ def run_sampler(sampler: str, denoiser, velocity, schedule, x_T, keys, num_steps
                 spacing="trailing", shift=1.0, debug=False):
     """x_T [N, ...] -> samples, by SAMPLERS[sampler](denoiser(), schedule, ...) on the VP view or
     RF_SAMPLERS[sampler](velocity(), ...) on the rectified-flow view. denoiser and velocity are
-    thunks (only the one the sampler needs is built). keys: per-sample keys [N, 2]."""
+    thunks (only the one the sampler needs is built); schedule: a thunk giving the VP view.
+    keys: per-sample keys [N, 2]."""
     if sampler in RF_SAMPLERS:
-        return RF_SAMPLERS[sampler](velocity(), x_T, num_steps, shift=shift, debug=debug)
+        with jax.ensure_compile_time_eval():  # the process's time range is Python floats, also under jit
+            v = velocity()
+        return RF_SAMPLERS[sampler](v, x_T, num_steps, shift=shift, debug=debug)
     fn = SAMPLERS.get(sampler)
     if fn is None:
         raise ValueError(f"unknown sampler {sampler!r}; expected one of {list(ALL_SAMPLERS)}")
     step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
     takes = inspect.signature(fn).parameters
     options = {k: v for k, v in (("eta", eta), ("spacing", spacing)) if v is not None and k in takes}
-    return fn(denoiser(), schedule, x_T, step_keys, num_steps, debug=debug, **options)
+    with jax.ensure_compile_time_eval():
+        d = denoiser()
+    with jax.ensure_compile_time_eval():
+        table = schedule()
+    return fn(d, table, x_T, step_keys, num_steps, debug=debug, **options)
 
 
 def tile_to(a, n: int):

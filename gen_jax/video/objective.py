@@ -122,6 +122,10 @@ class VideoDiffusionObjective:
         if len(p) != 3 or min(p) < 0 or abs(sum(p) - 1.0) > 1e-6:
             raise ValueError(f"objective.task_probs: expected 3 probabilities (generate, predict, "
                              f"interpolate) summing to 1, got {p}")
+        if isinstance(self.process, DiscreteVP):
+            # build the process's cached table eagerly: its first use may be inside a jit trace
+            with jax.ensure_compile_time_eval():
+                self.process.table  # noqa: B018
         if len(self.image_shape) != 4 or self.image_shape[0] < 2:
             raise ValueError(f"video objective: expected clips (T >= 2, H, W, C), got {self.image_shape}")
 
@@ -219,7 +223,7 @@ class VideoDiffusionObjective:
             lambda: keep_known_denoiser(vp_denoiser(f, self.process, self.prediction, self.schedule),
                                         self.schedule, known, mask),
             lambda: keep_known_velocity(rf_velocity(f, self.process, self.prediction), known, mask),
-            self.schedule, x_T, keys, num_steps, eta=eta, spacing=spacing, shift=shift, debug=debug)
+            lambda: self.schedule, x_T, keys, num_steps, eta=eta, spacing=spacing, shift=shift, debug=debug)
         m = _expand(mask, out)
         return m * known + (1 - m) * jnp.clip(out, -1.0, 1.0)
 
