@@ -813,3 +813,10 @@ def build_controlnet(c: ml_collections.ConfigDict, image_shape, num_classes):
 
 OBJECTIVES["controlnet"] = build_controlnet
 VALIDATORS["controlnet"] = _validate_controlnet
+
+
+# --- super-resolution and video (experiments/families/sr.py, video.py) ----------------------------
+from experiments.families import sr as _sr, video as _video  # noqa: E402
+
+OBJECTIVES["sr"], VALIDATORS["sr"] = _sr.build, _sr.validate
+OBJECTIVES["video"], VALIDATORS["video"] = _video.build, _video.validate

@@ -31,11 +31,13 @@ class MovingMNISTSpec:
 MOVING_MNIST_PRESETS = {
     "standard": MovingMNISTSpec(num_digits=2, num_frames=16, size=64, digit_size=28, max_speed=3.0),
     "small": MovingMNISTSpec(num_digits=1, num_frames=8, size=32, digit_size=14, max_speed=2.0),
+    # scikit-learn's 8×8 digits on a 16×16 canvas: embedded (no data files), for smoke runs
+    "digits": MovingMNISTSpec(num_digits=1, num_frames=4, size=16, digit_size=8, max_speed=2.0),
 }
 
 
 def _shrink(digits_u8: np.ndarray, digit_size: int) -> np.ndarray:
-    """uint8 [N, 28, 28] -> float32 [N, s, s] in [0, 1], s = 28 / k by k×k block averaging."""
+    """uint8 [N, D, D] -> float32 [N, s, s] in [0, 1], s = D / k by k×k block averaging."""
     n, h, w = digits_u8.shape
     if h % digit_size or w % digit_size:
         raise ValueError(f"digit_size {digit_size} must divide the digits' size {h}x{w}")
@@ -65,10 +67,10 @@ def generate(digits_u8: np.ndarray, digit_labels: np.ndarray, num_clips: int, se
     """Clips float32 [num_clips, T, size, size, 1] in [-1, 1], labels int32 [num_clips] and the
     digit classes int32 [num_clips, num_digits], and the corners [num_clips, num_digits, T, 2].
 
-    digits_u8: uint8 [N, 28, 28] MNIST images, digit_labels [N]. Clip i draws its digits and
+    digits_u8: uint8 [N, D, D] digit images (MNIST: D = 28), digit_labels [N]. Clip i draws its digits and
     motion from np.random.default_rng([seed, i])."""
     if digits_u8.ndim != 3 or len(digits_u8) != len(digit_labels) or len(digits_u8) == 0:
-        raise ValueError(f"digits: expected uint8 [N, 28, 28] with N labels, got {digits_u8.shape} "
+        raise ValueError(f"digits: expected uint8 [N, D, D] with N labels, got {digits_u8.shape} "
                          f"and {np.shape(digit_labels)} labels")
     if spec.digit_size > spec.size:
         raise ValueError(f"digit_size {spec.digit_size} exceeds the canvas size {spec.size}")
@@ -99,7 +101,8 @@ def class_names(spec: MovingMNISTSpec) -> tuple[str, ...]:
 
 # clips per split of the registry's datasets (train clips use MNIST's training digits and seed 0,
 # test clips its test digits and seed 1); generate() makes any number
-SPLIT_CLIPS = {"standard": {"train": 1000, "test": 200}, "small": {"train": 6000, "test": 1000}}
+SPLIT_CLIPS = {"standard": {"train": 1000, "test": 200}, "small": {"train": 6000, "test": 1000},
+               "digits": {"train": 1000, "test": 200}}
 
 
 def loader(preset: str):
@@ -108,9 +111,9 @@ def loader(preset: str):
     def load(data_dir=None, split: str = "train"):
         from gen_jax.data.registry import DATASETS, ImageDataset, _check_split
 
-        name = "moving_mnist" if preset == "standard" else f"moving_mnist_{preset}"
+        name = {"standard": "moving_mnist", "small": "moving_mnist_small", "digits": "moving_digits"}[preset]
         _check_split(name, split)
-        mnist = DATASETS["mnist"](data_dir, split)
+        mnist = DATASETS["digits" if preset == "digits" else "mnist"](data_dir, split)
         digits = np.round((mnist.images[..., 0] + 1.0) * 127.5).astype(np.uint8)
         spec = MOVING_MNIST_PRESETS[preset]
         clips, labels, _, _ = generate(digits, mnist.labels, SPLIT_CLIPS[preset][split],

@@ -9,6 +9,7 @@
 | emoji32 | the same emoji, each 2x2 block averaged (a CPU-sized variant) | [N, 32, 32, 3] | as emoji |
 | moving_mnist | clips generated from mnist (data/moving_mnist.py): 2 digits bouncing | [N, 16, 64, 64, 1] | 1000 / 200 clips |
 | moving_mnist_small | the CPU-sized variant: 1 digit | [N, 8, 32, 32, 1] | 6000 / 1000 clips |
+| moving_digits | digits' 8×8 images moving on 16×16 (no files) | [N, 4, 16, 16, 1] | 1000 / 200 clips |
 | tfds:NAME | tensorflow_datasets (needs tensorflow + network) | as TFDS | TFDS splits |
 
 digits and emoji have no official test split: their "test" is a fixed subset of the training
@@ -186,6 +187,7 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
     "emoji32": load_emoji32,
     "moving_mnist": moving_mnist.loader("standard"),
     "moving_mnist_small": moving_mnist.loader("small"),
+    "moving_digits": moving_mnist.loader("digits"),
 }
 
 

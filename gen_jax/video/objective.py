@@ -13,7 +13,7 @@ ones. Process, targets and samplers are those of the generalized-diffusion objec
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import flax.linen as nn
 import jax
@@ -24,6 +24,7 @@ from gen_jax.diffusion.general_objective import rf_velocity, vp_denoiser
 from gen_jax.diffusion.process import (DiscreteVP, PREDICTIONS, Process, broadcast_coefficients,
                                        from_x0_eps)
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, sample_time
+from gen_jax.nn.video import image_params_to_video
 from gen_jax.samplers.common import per_sample_keys
 from gen_jax.samplers.guidance import cfg_apply
 from gen_jax.sr.sampling import check_options, run_sampler, tile_to
@@ -112,6 +113,7 @@ class VideoDiffusionObjective:
     vp_timesteps: int = 1000
     preview_sampler: str = "ddim"
     preview_steps: int = 20
+    image_params: Any = None         # a trained image U-Net's params: init starts the spatial layers from them
 
     def __post_init__(self):
         if self.prediction not in PREDICTIONS:
@@ -147,6 +149,8 @@ class VideoDiffusionObjective:
         labels = jnp.zeros((batch_size,), jnp.int32) if self.num_classes else None
         params = self.model.init({"params": k_params}, x, t, labels, train=False,
                                  cond=self.condition(x, jnp.zeros(x.shape[:2])))["params"]
+        if self.image_params is not None:
+            params = image_params_to_video(self.image_params, params)
         return create_state(params, self.tx, k_state)
 
     @staticmethod
