@@ -60,3 +60,20 @@ def identity_over_time(frame_labels) -> dict:
     mode = np.array([np.bincount(r).argmax() for r in lab])
     agree = (lab == mode[:, None]).mean(1)
     return {"consistent": float((agree == 1).mean()), "agreement": float(agree.mean())}
+
+
+def centre_crops(clips, size: int = 28, scale: int = 2) -> np.ndarray:
+    """Every frame upscaled `scale`× (nearest) and cropped size×size around its centre of mass,
+    [N·T, size, size, C]: the digit at the scale a 28×28 MNIST classifier expects (the small
+    Moving MNIST draws 14×14 digits)."""
+    clips = np.asarray(clips, np.float32)
+    n, T, h, w, c = clips.shape
+    frames = clips.reshape(n * T, h, w, c).repeat(scale, 1).repeat(scale, 2)
+    com = (centre_of_mass(clips).reshape(n * T, 2) * scale + (scale - 1) / 2).round().astype(int)
+    pad = size
+    padded = np.pad(frames, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=-1.0)
+    out = np.empty((n * T, size, size, c), np.float32)
+    for i, (r, q) in enumerate(com):
+        r0, c0 = r + pad - size // 2, q + pad - size // 2
+        out[i] = padded[i, r0:r0 + size, c0:c0 + size]
+    return out
