@@ -4,7 +4,7 @@ and pictures (SR: a PNG grid; video: GIF grids).
 
 python -m experiments.bench_sr_video --task=sr --run_dir=runs/bench_sr --steps=400 \
     --data_dir=../shared/data --out=docs/super_resolution
-python -m experiments.bench_sr_video --task=video --run_dir=runs/bench_video --steps=300 \
+python -m experiments.bench_sr_video --task=video --run_dir=runs/bench_video --steps=150 \
     --data_dir=../shared/data --out=docs/video
 """
 
