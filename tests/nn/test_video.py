@@ -8,7 +8,7 @@ import pytest
 from gen_jax.nn.unet import UNet
 from gen_jax.nn.video import SRConditioned, VideoUNet, image_params_of, image_params_to_video
 
-KW = dict(channels=8, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(4,),
+KW = dict(channels=8, channel_mult=(1,), num_res_blocks=1, attention_resolutions=(8,),
           num_heads=1, num_classes=10)
 
 
