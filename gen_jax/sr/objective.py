@@ -21,7 +21,7 @@ import optax
 
 from gen_jax.data.lowres import UPSAMPLE_METHODS, downsample, upsample
 from gen_jax.diffusion.general_objective import process_loss, rf_velocity, vp_denoiser
-from gen_jax.diffusion.process import DiscreteVP, PREDICTIONS, Process, broadcast_coefficients
+from gen_jax.diffusion.process import DiscreteVP, PREDICTIONS, Process
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
 from gen_jax.samplers.common import per_sample_keys
 from gen_jax.samplers.guidance import cfg_apply

@@ -9,7 +9,6 @@ spread Var(P·x0) = (3/4)·s² per pixel."""
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 import pytest
 
