@@ -36,7 +36,7 @@ _OUT = flags.DEFINE_string("out_dir", "runs/bench_rf", "Workdirs and results go 
 _STEPS = flags.DEFINE_integer("steps", 1200, "1-RF training steps.")
 _REFLOW_STEPS = flags.DEFINE_integer("reflow_steps", 1200, "2-RF fine-tuning steps.")
 _PAIRS = flags.DEFINE_integer("num_pairs", 5000, "Reflow pairs drawn from 1-RF.")
-_PAIR_SAMPLER = flags.DEFINE_string("pair_sampler", "heun", "ODE solver for the pairs: euler | heun.")
+_PAIR_SAMPLER = flags.DEFINE_string("pair_sampler", "rf_heun", "ODE solver for the pairs: rf_euler | rf_heun.")
 _PAIR_STEPS = flags.DEFINE_integer("pair_steps", 10, "Solver steps per pair.")
 _NFE = flags.DEFINE_list("nfe", ["1", "2", "4", "10", "50"], "Euler step counts for FID.")
 _NUM_FID = flags.DEFINE_integer("num_fid", 1000, "Samples per FID cell.")
@@ -76,7 +76,7 @@ def _fid_fn(objective, net, mu_r, sigma_r, num, seed):
     from gen_jax.metrics.frechet import frechet_distance
     from gen_jax.utils.images import to_uint8
 
-    sample = jax.jit(lambda p, keys, n: objective.sample(p, keys, sampler="euler", num_steps=n))
+    sample = jax.jit(lambda p, keys, n: objective.sample(p, keys, sampler="rf_euler", num_steps=n))
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(seed), i))(jnp.arange(num))
 
     def fid(params, n):

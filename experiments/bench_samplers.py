@@ -63,13 +63,17 @@ def parse_sampler(spec: str):
     return name, opts
 
 
-# network calls for a sampler run of n steps (the x-axis of the benchmark is network calls)
-CALLS = {"heun": lambda n: 2 * n - 1, "dpm_solver_2": lambda n: 2 * n - 1}
+# the x-axis of the benchmark is network calls
+def network_calls(name: str, num_steps: int, **options) -> int:
+    """Network calls of one sample (gen_jax.samplers.SAMPLERS[name].calls)."""
+    from gen_jax.samplers import SAMPLERS
+
+    return SAMPLERS[name].calls(num_steps, **options)
 
 
 def steps_for_nfe(name: str, nfe: int) -> int:
     """The step count whose network-call count is closest to (and not above) nfe."""
-    calls = CALLS.get(name, lambda n: n)
+    calls = lambda n: network_calls(name, n)  # noqa: E731
     n = max(1, nfe)
     while n > 1 and calls(n) > nfe:
         n -= 1
@@ -209,7 +213,7 @@ def main(argv):
                 timed = batch_times  # compiled already (the warm-up above), so every batch counts
                 sec = sum(s for s, _ in timed) / sum(b for _, b in timed)
                 steps = steps_for_nfe(name, n)
-                calls = CALLS.get(name, lambda k: k)(steps)
+                calls = network_calls(name, steps)
                 overhead = (sum(s for s, _ in timed) / len(timed)) / (calls * t_call)
                 row = {"sampler": spec, "nfe": calls, "steps": steps, "guidance": w, "num": _NUM.value,
                        "sec_per_1k": 1000 * sec, "overhead": overhead, "denoiser_call_s": t_call,

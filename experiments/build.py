@@ -146,6 +146,28 @@ def save_run_info(workdir: str, c: ml_collections.ConfigDict, image_shape, num_c
         json.dump(info, f, indent=1)
 
 
+# Runs of the flow family written before the one sampler registry named the flow's ODE solvers
+# "euler" / "heun"; those names now mean the Karras σ-space samplers of every family.
+_FLOW_SAMPLER_NAMES = {"euler": "rf_euler", "heun": "rf_heun"}
+
+
+def _is_flow_run(c: ml_collections.ConfigDict, workdir: str) -> bool:
+    o = c.objective
+    if o.name in ("rectified_flow", "text_rf") or o.get("base") == "rectified_flow":
+        return True
+    if o.name == "controlnet" and o.get("base_workdir"):
+        base = os.path.join(o.base_workdir, "run.json")
+        if os.path.exists(base):
+            with open(base) as f:
+                return json.load(f)["config"]["objective"]["name"] == "rectified_flow"
+    return False
+
+
+def _migrate_sampler_name(c: ml_collections.ConfigDict, workdir: str) -> None:
+    if c.sampler.get("name") in _FLOW_SAMPLER_NAMES and _is_flow_run(c, workdir):
+        c.sampler.name = _FLOW_SAMPLER_NAMES[c.sampler.name]
+
+
 def load_run_info(workdir: str):
     path = os.path.join(workdir, "run.json")
     if not os.path.exists(path):
@@ -154,6 +176,7 @@ def load_run_info(workdir: str):
     with open(path) as f:
         info = json.load(f)
     c = ml_collections.ConfigDict(info["config"])
+    _migrate_sampler_name(c, workdir)
     # JSON turns tuples into lists; the network wants tuples.
     for k in ("channel_mult", "attention_resolutions"):
         c.model[k] = tuple(c.model[k])
@@ -271,7 +294,6 @@ VALIDATORS["gan"] = _validate_gan
 # --- rectified flow ---------------------------------------------------------------------------
 def _validate_rectified_flow(c: ml_collections.ConfigDict) -> None:
     from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
-    from gen_jax.flow.samplers import FLOW_SAMPLERS
 
     _validate_model(c)
     o = c.objective
@@ -280,7 +302,7 @@ def _validate_rectified_flow(c: ml_collections.ConfigDict) -> None:
     _require(o.shift > 0, "objective.shift", "a value > 0", o.shift)
     _require(o.time_scale > 0, "objective.time_scale", "a value > 0", o.time_scale)
     _require(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
-    _require(c.sampler.name in FLOW_SAMPLERS, "sampler.name", f"one of {list(FLOW_SAMPLERS)}", c.sampler.name)
+    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
     _require(c.sampler.num_steps >= 1, "sampler.num_steps", "an int >= 1", c.sampler.num_steps)
     _require(c.sampler.shift > 0, "sampler.shift", "a value > 0", c.sampler.shift)
 
@@ -443,8 +465,8 @@ def _validate_distill(c: ml_collections.ConfigDict) -> None:
                  f"a multiple of 2**objective.rounds = {2 ** o.rounds}", o.teacher_steps)
         _require(c.train.steps % o.rounds == 0, "train.steps",
                  f"a multiple of objective.rounds = {o.rounds} (steps per round)", c.train.steps)
-        _require(s.name in ("", "ddim", "euler"), "sampler.name",
-                 "'' (the student's: ddim for a ddpm teacher, euler for a flow teacher), 'ddim' or 'euler'", s.name)
+        _require(s.name in ("", "ddim", "rf_euler"), "sampler.name",
+                 "'' (the student's: ddim for a ddpm teacher, rf_euler for a flow teacher), 'ddim' or 'rf_euler'", s.name)
     else:
         _require(o.num_scales >= 1, "objective.num_scales", "an int >= 1", o.num_scales)
         _require(o.sigma_data > 0, "objective.sigma_data", "a value > 0", o.sigma_data)
@@ -761,7 +783,6 @@ CONTROLNET_BASES = ("ddpm", "rectified_flow")
 
 
 def _validate_controlnet(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.flow.samplers import FLOW_SAMPLERS
     from gen_jax.utils.conditions import CONDITIONS
 
     o = c.objective
@@ -777,11 +798,8 @@ def _validate_controlnet(c: ml_collections.ConfigDict) -> None:
     _require(bc.objective.name in CONTROLNET_BASES, "objective.base_workdir",
              f"a run with objective.name in {CONTROLNET_BASES}", bc.objective.name)
     _require(bc.model.name == "unet", "objective.base_workdir", "a run with model.name 'unet'", bc.model.name)
-    if bc.objective.name == "rectified_flow":
-        _require(c.sampler.name in FLOW_SAMPLERS, "sampler.name",
-                 f"one of {list(FLOW_SAMPLERS)} (the base is a rectified-flow run)", c.sampler.name)
-    else:
-        _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
+    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
+    if bc.objective.name != "rectified_flow":
         T = bc.objective.num_timesteps
         _require(1 <= c.sampler.num_steps <= T, "sampler.num_steps", f"an int in [1, {T}]", c.sampler.num_steps)
 

@@ -14,6 +14,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import build, multihost
+from gen_jax.objective import sample_options
 from gen_jax.train import sharding
 from gen_jax.train.loop import train
 from gen_jax.utils.images import save_grid, to_uint8
@@ -50,15 +51,17 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
         labels = jax.numpy.arange(n) % num_classes if objective.num_classes else None
         # Every process runs the (replicated) sampling: a jitted call on arrays that span several
         # processes is a collective program; only process 0 writes the grid.
-        fn = jax.jit(lambda p, k: objective.sample(p, k, n, sampler=s.name, num_steps=s.num_steps,
-                                                   eta=s.eta, labels=labels, spacing=s.spacing),
+        takes = sample_options(objective, s.get("name"))
+        kw = dict(sampler=s.get("name"), num_steps=s.get("num_steps"), eta=s.get("eta"),
+                  spacing=s.get("spacing"), shift=s.get("shift"), labels=labels)
+        kw = {k: v for k, v in kw.items() if k in takes and v is not None}
+        fn = jax.jit(lambda p, k: objective.sample(p, k, n, **kw),
                      out_shardings=sharding.replicated(sharding.make_mesh()))
         x = fn(state.ema_params, jax.random.PRNGKey(c.seed))
         if jax.process_index() == 0:
             ncols = num_classes if objective.num_classes and n % num_classes == 0 else None
             path = save_grid(os.path.join(workdir, "samples.png"), to_uint8(x), ncols=ncols)
-            iterative = hasattr(objective, "schedule") or hasattr(objective, "velocity")
-            how = f"{s.name}, {s.num_steps} steps" if iterative else "one generator call"
+            how = f"{s.name}, {s.num_steps} steps" if "num_steps" in kw else "one generator call"
             print(f"wrote {path} ({how})")
     return state
 

@@ -20,7 +20,7 @@ from gen_jax.flow.reflow import generate_pairs
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained flow (experiments.main workdir).")
 _NUM = flags.DEFINE_integer("num", 10000, "Pairs to draw.")
 _STEPS = flags.DEFINE_integer("steps", 20, "ODE solver steps per pair.")
-_SAMPLER = flags.DEFINE_string("sampler", "euler", "euler | heun (rectified_flow), rf_euler | rf_heun (diffusion).")
+_SAMPLER = flags.DEFINE_string("sampler", "rf_euler", "Sampler of the pairs (any of gen_jax.samplers.SAMPLERS).")
 _SEED = flags.DEFINE_integer("seed", 0, "Pair b uses fold_in(PRNGKey(seed), b).")
 _BATCH = flags.DEFINE_integer("batch_size", 500, "Pairs per device call.")
 _OUT = flags.DEFINE_string("out", None, "Output .npz (default WORKDIR/reflow_pairs.npz).")

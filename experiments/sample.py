@@ -1,44 +1,55 @@
 """Sample from a trained workdir into an .npz (uint8 images [N,H,W,C], labels) and a PNG grid.
 
 python -m experiments.sample --workdir=runs/mnist --sampler=ddim --steps=50 --eta=0 \
-    --num=10000 --seed=0 --out=samples.npz
+    --num=10000 --seed=0 --out=samples_ddim50.npz
 
-Text-to-image runs (objective text_ddpm / text_rf) take prompts, tokenised with the run's vocabulary:
-python -m experiments.sample --workdir=runs/text_cifar10 --prompt "a photo of a cat" --guidance 4 \
-    --num=16 --out=cat.npz
+One path serves every family: an option reaches the model only if its family (and sampler)
+takes it, and a flag the run cannot use is an error naming the flag and the family. Iterative
+families (DDPM, rectified flow, generalized diffusion, latent diffusion, text-to-image, ControlNet)
+run every sampler of gen_jax.samplers.SAMPLERS; GANs and VAEs draw in one call; distilled students
+use their own sampler. Text-to-image runs take prompts, tokenised with the run's vocabulary:
+python -m experiments.sample --workdir=runs/text_cifar10 --prompt "a photo of a cat" --guidance 4
 
 Sample i is drawn from key fold_in(PRNGKey(seed), i): the same seed gives the same samples
-whatever the batch size, device count or process count. A relative --out is placed inside --workdir.
+whatever the batch size, device count or process count. A relative --out is placed inside
+--workdir; the default (generated.npz) never overwrites the training run's samples.png.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 
-import numpy as np
 import jax
+import numpy as np
 from absl import app, flags, logging
 
 from experiments import build, multihost
 from experiments.sampling import (MASKS, generate, load_image, load_mask,  # noqa: F401
                                   load_objective_and_params, sample_keys, sampler_fn)
+from gen_jax.objective import sample_options
 from gen_jax.samplers import SAMPLERS
 from gen_jax.samplers.common import SPACINGS
 from gen_jax.utils.images import save_grid, to_uint8
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (run.json + checkpoints/).")
-_SAMPLER = flags.DEFINE_enum("sampler", "ddim", list(SAMPLERS), "Sampler.")
-_STEPS = flags.DEFINE_integer("steps", None, "Network calls (default: T for ddpm, config for ddim).")
-_ETA = flags.DEFINE_float("eta", None, "η of ddim (default 0) and euler_ancestral (default 1).")
-_SPACING = flags.DEFINE_enum("spacing", "trailing", list(SPACINGS), "Timestep spacing.")
-_NUM = flags.DEFINE_integer("num", 100, "Number of samples.")
+_SAMPLER = flags.DEFINE_string("sampler", None, f"Sampler, one of {list(SAMPLERS)} (default: the "
+                               "run's config.sampler.name).")
+_STEPS = flags.DEFINE_integer("steps", None, "Sampler steps, >= 1 (default: T for ddpm on a DDPM "
+                              "run, else the config's sampler.num_steps).")
+_ETA = flags.DEFINE_float("eta", None, "η in [0, 1] of ddim (default 0) and euler_ancestral (default 1).")
+_SPACING = flags.DEFINE_enum("spacing", None, list(SPACINGS), "Timestep spacing of the VP-view "
+                             "samplers (default: the config's).")
+_SHIFT = flags.DEFINE_float("shift", None, "SD3 time shift (> 0) of rf_euler / rf_heun.")
+_NUM = flags.DEFINE_integer("num", 100, "Number of samples (>= 1).")
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
-_BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call (global).")
-_OUT = flags.DEFINE_string("out", "samples.npz", "Output .npz (relative paths go in --workdir).")
+_BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call (global, >= 1).")
+_OUT = flags.DEFINE_string("out", "generated.npz", "Output .npz (relative paths go in --workdir).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing --out file.")
 _CLASS = flags.DEFINE_integer("class", None, "Class label for all samples (conditional models; "
                               "default: labels cycle through the classes).")
-_GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance scale w: 0 unconditional, "
-                                "1 conditional (default), >1 guided.")
+_GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale w: 0 unconditional, "
+                               "1 conditional (default), >1 guided.")
 _NEG = flags.DEFINE_integer("negative_class", None, "CFG negative conditioning: guide away from "
                             "this class instead of from the unconditional model (needs --guidance).")
 _CLF = flags.DEFINE_string("classifier_workdir", None, "Workdir of a noise-conditional classifier "
@@ -66,283 +77,212 @@ _CONTROL = flags.DEFINE_string("control-image", None, "ControlNet runs: the imag
 flags.mark_flags_as_required(["workdir"])
 
 
+def _usage(cond: bool, message: str) -> None:
+    if not cond:
+        raise app.UsageError(message)
+
+
+def _check_counts() -> None:
+    """Counts and ranges, with 0 a value like any other (None: not given)."""
+    _usage(_NUM.value >= 1, f"--num must be >= 1, got {_NUM.value}")
+    _usage(_BATCH.value >= 1, f"--batch_size must be >= 1, got {_BATCH.value}")
+    _usage(_STEPS.value is None or _STEPS.value >= 1, f"--steps must be >= 1, got {_STEPS.value}")
+    _usage(_ETA.value is None or 0.0 <= _ETA.value <= 1.0, f"--eta must be in [0, 1], got {_ETA.value}")
+    _usage(_SHIFT.value is None or _SHIFT.value > 0, f"--shift must be > 0, got {_SHIFT.value}")
+    _usage(0.0 <= _STRENGTH.value <= 1.0, f"--strength must be in [0, 1], got {_STRENGTH.value}")
+    _usage(_INTERP.value >= 0, f"--interpolate must be >= 0, got {_INTERP.value}")
+    _usage(_JUMP.value >= 1 and _RESAMPLE.value >= 1, "--jump_length and --jump_n_sample must be >= 1")
+
+
+def _labels(c, objective, family: str, takes: set):
+    """Per-sample conditioning: prompt tokens (text runs), class labels, or None."""
+    tok = getattr(objective, "tokenizer", None)
+    num = _NUM.value
+    if _PROMPT.value and tok is None:
+        raise app.UsageError(f"--prompt needs a text-to-image run (objective text_ddpm / text_rf); "
+                             f"this is a {family} run")
+    if tok is not None:
+        _usage(_CLASS.value is None and _NEG.value is None and not _CLF.value,
+               "--class/--negative_class/--classifier_workdir are not available for a "
+               "text-to-image run; use --prompt")
+        prompts = list(_PROMPT.value or objective.preview_prompts or [""])
+        for p in prompts:
+            unknown = tok.unknown_words(p)
+            if unknown:
+                logging.warning("prompt %r: %s not in the run's vocabulary (see text.vocab in "
+                                "run.json) and become <unk>", p, ", ".join(map(repr, unknown)))
+            if tok.truncated(p):
+                logging.warning("prompt %r is longer than text.max_len - 1 = %d words; the rest is cut",
+                                p, tok.max_len - 1)
+        return tok.encode([prompts[i % len(prompts)] for i in range(num)]), prompts
+    k = objective.num_classes
+    if not k:
+        _usage(_CLASS.value is None and _NEG.value is None and _GUIDANCE.value is None,
+               f"--class/--negative_class/--guidance need a class-conditional model; this {family} "
+               f"run has none")
+        return None, None
+    _usage(_CLASS.value is None or 0 <= _CLASS.value < k, f"--class must be in [0, {k - 1}], got {_CLASS.value}")
+    _usage(_NEG.value is None or 0 <= _NEG.value < k,
+           f"--negative_class must be in [0, {k - 1}], got {_NEG.value}")
+    labels = (np.full(num, _CLASS.value, np.int32) if _CLASS.value is not None
+              else (np.arange(num) % k).astype(np.int32))
+    return labels, None
+
+
+def _table_size(objective) -> int:
+    """Entries of the VP-view table the VP samplers step on (DDPM runs: T; others: 1000)."""
+    for obj in (objective, getattr(objective, "inner", None), getattr(objective, "base", None)):
+        schedule = getattr(obj, "schedule", None)
+        if schedule is not None:
+            return int(schedule.num_timesteps)
+    return 1000
+
+
+def _default_eta(sampler: str | None) -> float:
+    if sampler in SAMPLERS and "eta" in SAMPLERS[sampler].options:
+        return inspect.signature(SAMPLERS[sampler].fn).parameters["eta"].default
+    return 0.0
+
+
+def _plan(c, objective, family: str, state):
+    """(sampler, steps, spacing, static options) for this run, checking every given flag against
+    what the family and its sampler take."""
+    iterative = "sampler" in sample_options(objective) or "num_steps" in sample_options(objective)
+    student = getattr(objective, "student_sampler", None)
+    if student:
+        _usage(_SAMPLER.value in (None, student), f"--sampler: a distilled student of this {family} "
+               f"run samples with its own sampler {student!r}; leave --sampler unset")
+        sampler = student if student in SAMPLERS else None
+        steps = _STEPS.value or (objective.student_steps_at(int(state.step))
+                                 if hasattr(objective, "student_steps_at") else None)
+    elif iterative:
+        sampler = _SAMPLER.value or c.sampler.name
+        _usage(sampler in SAMPLERS, f"--sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+        T = _table_size(objective)
+        steps = _STEPS.value or (T if sampler == "ddpm" else c.sampler.num_steps)
+        if SAMPLERS[sampler].view == "vp":
+            _usage(steps <= T, f"--steps must be in [1, {T}] for {sampler!r} on this run's "
+                               f"{T}-entry noise table, got {steps}")
+    else:
+        sampler, steps = None, None
+    takes = sample_options(objective, sampler)
+    given = {"sampler": _SAMPLER.value, "num_steps": _STEPS.value, "eta": _ETA.value,
+             "spacing": _SPACING.value, "shift": _SHIFT.value, "guidance": _GUIDANCE.value,
+             "truncation": _TRUNC.value}
+    for option, value in given.items():
+        if value is not None and option not in takes and not (option == "sampler" and student):
+            flag = {"num_steps": "steps"}.get(option, option)
+            why = f"sampler {sampler!r}" if sampler and option in ("eta", "spacing", "shift") else \
+                f"a {family} run"
+            raise app.UsageError(f"--{flag}: {why} does not take it (it takes "
+                                 f"{sorted(takes - {'guide', 'debug', 'return_trajectory'})})")
+    if _TRUNC.value is not None:
+        gen = getattr(objective, "generator", None)
+        _usage(gen is not None and "truncation_psi" in inspect.signature(type(gen).__call__).parameters,
+               f"--truncation needs a GAN generator with a truncation trick (model.name stylegan2); "
+               f"this is a {family} run with model {c.model.name!r}")
+    spacing = _SPACING.value or c.sampler.get("spacing", "trailing")
+    static = {"shift": _SHIFT.value} if _SHIFT.value is not None else {}
+    if _TRUNC.value is not None:
+        static["truncation"] = _TRUNC.value
+    return sampler, steps, spacing, static, takes
+
+
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     multihost.initialize()
+    _check_counts()
     workdir = _WORKDIR.value
-    if _PROMPT.value:
-        name = build.load_run_info(workdir)[0].objective.name
-        if name not in build.TEXT_OBJECTIVES:
-            raise app.UsageError(f"--prompt needs a text-to-image run (objective.name one of "
-                                 f"{sorted(build.TEXT_OBJECTIVES)}, which have a text encoder); "
-                                 f"{workdir} was trained with objective.name {name!r}, which has none")
-    c, objective, state, class_names = load_objective_and_params(workdir, _STEP.value)
-    if hasattr(objective, "student_sampler"):  # a distilled student: its own sampler and steps
-        return _sample_student(objective, state, workdir)
-    if hasattr(objective, "tokenizer"):  # text-to-image: prompts instead of class labels
-        return _sample_text(c, objective, state.ema_params, workdir)
-    if c.objective.name == "controlnet":
-        return _sample_control(c, objective, state.ema_params, workdir)
+    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
+    grid = os.path.splitext(out)[0] + ".png"
+    for path in (out, grid):
+        _usage(_OVERWRITE.value or not os.path.exists(path),
+               f"{path} exists; pass --overwrite to replace it, or choose another --out")
+    c, objective, state, _ = load_objective_and_params(workdir, _STEP.value)
+    family = c.objective.name
+    sampler, steps, spacing, static, takes = _plan(c, objective, family, state)
+    labels, prompts = _labels(c, objective, family, takes)
     if _CONTROL.value:
-        raise app.UsageError("--control-image needs a ControlNet run (objective.name 'controlnet')")
-    if hasattr(objective, "velocity"):  # rectified flow: an ODE in t, its own samplers
-        return _sample_flow(c, objective, state.ema_params, workdir)
-    if not hasattr(objective, "schedule"):  # a GAN or VAE: one generator call, no sampler options
-        return _sample_gan(objective, state.ema_params, workdir)
-    T = objective.schedule.num_timesteps
-    steps = _STEPS.value or (T if _SAMPLER.value == "ddpm" else c.sampler.num_steps)
-    if not 1 <= steps <= T:
-        raise app.UsageError(f"--steps must be in [1, {T}], got {steps}")
-    labels = None
-    if objective.num_classes:
-        k = objective.num_classes
-        if _CLASS.value is not None and not 0 <= _CLASS.value < k:
-            raise app.UsageError(f"--class must be in [0, {k - 1}], got {_CLASS.value}")
-        labels = (np.full(_NUM.value, _CLASS.value, np.int32) if _CLASS.value is not None
-                  else (np.arange(_NUM.value) % k).astype(np.int32))
-        if _NEG.value is not None and not 0 <= _NEG.value < k:
-            raise app.UsageError(f"--negative_class must be in [0, {k - 1}], got {_NEG.value}")
-    elif _CLASS.value is not None or _GUIDANCE.value != 1.0 or _NEG.value is not None:
-        raise app.UsageError("--class/--guidance need a class-conditional model")
-    edit, x_ref, mask, fn, cg_params = None, None, None, None, None
-    if _MASK.value and not _INIT.value:
-        raise app.UsageError("--mask needs --init-image (the image whose kept pixels are known)")
+        _usage("control_image" in takes, f"--control-image needs a ControlNet run; this is a {family} run")
+    _usage(not ("control_image" in takes and not _CONTROL.value),
+           "--control-image is required for a ControlNet run (test:INDEX or an image path)")
+    if _INTERP.value:
+        return _interpolate(objective, state.ema_params, labels, workdir, out)
+    edit, x_ref, mask, classifier, cg_params = None, None, None, None, None
+    _usage(not _MASK.value or _INIT.value, "--mask needs --init-image (the image whose kept pixels are known)")
     if _INIT.value:
-        if _SAMPLER.value != "ddim":
-            raise app.UsageError("--init-image/--mask run DDIM(η) steps: use --sampler=ddim")
-        if not 0.0 <= _STRENGTH.value <= 1.0:
-            raise app.UsageError(f"--strength must be in [0, 1], got {_STRENGTH.value}")
+        _usage(hasattr(objective, "views"), f"--init-image needs an iterative model; this is a {family} run")
+        _usage(sampler == "ddim", "--init-image/--mask run DDIM(η) steps: use --sampler=ddim")
         x_ref = load_image(_INIT.value, objective.image_shape, c.data.name, c.data.dir or None)
-        edit = "img2img"
-        if _MASK.value:
-            edit, mask = "inpaint", load_mask(_MASK.value, objective.image_shape)
-        fn = sampler_fn(objective, "ddim", _SPACING.value, labels is not None, edit=edit,
-                        jump_length=_JUMP.value, jump_n_sample=_RESAMPLE.value, static_steps=steps,
-                        negative_class=_NEG.value)
-    elif _NEG.value is not None or _CLF.value:
-        classifier = None
-        if _CLF.value:
-            _, classifier, cstate, _ = load_objective_and_params(_CLF.value)
-            cg_params = cstate.ema_params
-            if not np.allclose(classifier.schedule.alphas_bar, objective.schedule.alphas_bar):
-                raise app.UsageError("--classifier_workdir: the classifier was trained on another "
-                                     "noise schedule than the diffusion model (objective.schedule/"
-                                     "num_timesteps must match)")
-            if labels is None:  # an unconditional model guided toward cycling classes
-                labels = (np.arange(_NUM.value) % classifier.num_classes).astype(np.int32)
-        fn = sampler_fn(objective, _SAMPLER.value, _SPACING.value, objective.num_classes is not None,
-                        negative_class=_NEG.value, classifier=classifier)
-    eta = _ETA.value if _ETA.value is not None else (1.0 if _SAMPLER.value == "euler_ancestral" else 0.0)
-    images = generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value,
-                      sampler=_SAMPLER.value, num_steps=steps, eta=eta,
-                      spacing=_SPACING.value, labels=labels, guidance=_GUIDANCE.value,
+        edit = "inpaint" if _MASK.value else "img2img"
+        mask = load_mask(_MASK.value, objective.image_shape) if _MASK.value else None
+    if _CONTROL.value:
+        x_ref = load_image(_CONTROL.value, objective.image_shape, c.data.name, c.data.dir or None)
+    if _CLF.value:
+        _usage(hasattr(objective, "schedule") and "guide" in takes,
+               f"--classifier_workdir needs a DDPM-family run; this is a {family} run")
+        _, classifier, cstate, _ = load_objective_and_params(_CLF.value)
+        cg_params = cstate.ema_params
+        _usage(np.allclose(classifier.schedule.alphas_bar, objective.schedule.alphas_bar),
+               "--classifier_workdir: the classifier was trained on another noise schedule than the "
+               "diffusion model (objective.schedule/num_timesteps must match)")
+        if labels is None:
+            labels = (np.arange(_NUM.value) % classifier.num_classes).astype(np.int32)
+    eta = _ETA.value if _ETA.value is not None else _default_eta(sampler)
+    fn = sampler_fn(objective, sampler, spacing, labels is not None, edit=edit,
+                    jump_length=_JUMP.value, jump_n_sample=_RESAMPLE.value, static_steps=steps,
+                    negative_class=_NEG.value, classifier=classifier, control=bool(_CONTROL.value),
+                    **static)
+    images = generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
+                      num_steps=steps, eta=eta, spacing=spacing, labels=labels,
+                      guidance=1.0 if _GUIDANCE.value is None else _GUIDANCE.value,
                       batch_size=_BATCH.value, fn=fn, x_ref=x_ref, mask=mask,
-                      strength=_STRENGTH.value, cg_params=cg_params,
-                      cg_scale=_CLF_SCALE.value)
+                      strength=_STRENGTH.value, cg_params=cg_params, cg_scale=_CLF_SCALE.value)
     if jax.process_index() != 0:  # every process sampled its rows; process 0 holds them all
         return
-    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     arrays = {"images": images}
-    if labels is not None:
+    first = None  # the grid's first tile: the edited image or the condition map
+    if prompts is not None:
+        arrays.update(tokens=labels, prompts=np.asarray([prompts[i % len(prompts)] for i in range(_NUM.value)]))
+    elif labels is not None:
         arrays["labels"] = labels
+    if edit:
+        first = to_uint8(x_ref if mask is None else x_ref * mask)
+    if _CONTROL.value:
+        hint = to_uint8(np.asarray(objective.hint(np.asarray(x_ref)[None]))[0] * 2.0 - 1.0)
+        arrays["hint"] = hint
+        first = np.broadcast_to(hint, (*hint.shape[:2], images.shape[-1]))
+    ncols = None
+    if prompts is not None and 1 < len(prompts) and _NUM.value % len(prompts) == 0:
+        ncols = len(prompts)
+    elif labels is not None and objective.num_classes and prompts is None and first is None \
+            and min(100, _NUM.value) % objective.num_classes == 0:
+        ncols = objective.num_classes
+    shown = images[:100] if first is None else np.concatenate([first[None], images[:99]])
+    _write(out, grid, arrays, shown, ncols)
+
+
+def _write(out: str, grid: str, arrays: dict, shown, ncols) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     np.savez(out, **arrays)
-    grid = os.path.splitext(out)[0] + ".png"
-    n = min(100, len(images))
-    ncols = objective.num_classes if labels is not None and n % objective.num_classes == 0 else None
-    shown = images[:n]
-    if x_ref is not None:  # first tile: the input (masked-out pixels grey)
-        ref = x_ref if mask is None else x_ref * mask
-        shown = np.concatenate([to_uint8(ref)[None], images[: n - 1]])
-        ncols = None
     save_grid(grid, shown, ncols=ncols)
-    print(f"wrote {out} ({images.shape}) and {grid}")
+    print(f"wrote {out} ({arrays['images'].shape}) and {grid}")
 
 
-def _labels(objective, num):
-    if objective.num_classes:
-        k = objective.num_classes
-        if _CLASS.value is not None and not 0 <= _CLASS.value < k:
-            raise app.UsageError(f"--class must be in [0, {k - 1}], got {_CLASS.value}")
-        return (np.full(num, _CLASS.value, np.int32) if _CLASS.value is not None
-                else (np.arange(num) % k).astype(np.int32))
-    if _CLASS.value is not None or _GUIDANCE.value != 1.0:
-        raise app.UsageError("--class/--guidance need a class-conditional model")
-    return None
-
-
-def _save(workdir, images, labels, ncols=None, max_grid=100):
-    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    np.savez(out, images=images, **({} if labels is None else {"labels": labels}))
-    grid = save_grid(os.path.splitext(out)[0] + ".png", images[:max_grid], ncols=ncols)
-    print(f"wrote {out} ({images.shape}) and {grid}")
-
-
-def _sample_flow(c, objective, params, workdir):
-    """Rectified flow: --sampler euler|heun (default: the config's), --steps, --guidance."""
-    from gen_jax.flow.samplers import FLOW_SAMPLERS
-
-    sampler = _SAMPLER.value if _SAMPLER.value in FLOW_SAMPLERS else c.sampler.name
-    if _SAMPLER.value not in FLOW_SAMPLERS and _SAMPLER.value != "ddim":  # ddim: the flag's default
-        raise app.UsageError(f"--sampler: a rectified-flow run takes one of {list(FLOW_SAMPLERS)}, "
-                             f"got {_SAMPLER.value!r}")
-    steps = _STEPS.value or c.sampler.num_steps
-    if steps < 1:
-        raise app.UsageError(f"--steps must be >= 1, got {steps}")
-    labels = _labels(objective, _NUM.value)
-    images = generate(objective, params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
-                      num_steps=steps, labels=labels, guidance=_GUIDANCE.value,
-                      batch_size=_BATCH.value)
-    ncols = objective.num_classes if labels is not None and _NUM.value % objective.num_classes == 0 else None
-    _save(workdir, images, labels, ncols)
-
-
-def _sample_student(objective, state, workdir):
-    """Distilled students (gen_jax.distill): the student's sampler (DDIM / Euler / consistency) at
-    --steps (default: the step count of the checkpoint's student, e.g. 4 for the end of the first
-    round of an 8-step progressive run, picked with --checkpoint_step)."""
-    if _SAMPLER.value != "ddim":  # ddim: the flag's default
-        raise app.UsageError(f"--sampler: a distilled student samples with its own sampler "
-                             f"({objective.student_sampler}); leave --sampler unset")
-    steps = _STEPS.value or objective.student_steps_at(int(state.step))
-    if steps < 1:
-        raise app.UsageError(f"--steps must be >= 1, got {steps}")
-    labels = _labels(objective, _NUM.value)
-    images = generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value,
-                      sampler=objective.student_sampler, num_steps=steps, labels=labels,
-                      guidance=_GUIDANCE.value, batch_size=_BATCH.value)
-    ncols = objective.num_classes if labels is not None and _NUM.value % objective.num_classes == 0 else None
-    _save(workdir, images, labels, ncols)
-
-
-def _sample_text(c, objective, params, workdir):
-    """Text-to-image: --prompt (cycled), --guidance (CFG against the empty prompt), --sampler,
-    --steps, --eta. Unknown words become <unk>, with a warning."""
-    from gen_jax.flow.samplers import FLOW_SAMPLERS
-
-    if _CLASS.value is not None or _NEG.value is not None or _CLF.value or _INIT.value or _MASK.value:
-        raise app.UsageError("--class/--negative_class/--classifier_workdir/--init-image/--mask are "
-                             "not available for a text-to-image run; use --prompt")
-    tok = objective.tokenizer
-    prompts = list(_PROMPT.value or objective.preview_prompts or [""])
-    for p in prompts:
-        unknown = tok.unknown_words(p)
-        if unknown:
-            logging.warning("prompt %r: %s not in the run's vocabulary (%d words; see text.vocab in "
-                            "%s/run.json) and become <unk>", p, ", ".join(repr(w) for w in unknown),
-                            len(tok.vocab), workdir)
-        if tok.truncated(p):
-            logging.warning("prompt %r is longer than text.max_len - 1 = %d words; the rest is cut",
-                            p, tok.max_len - 1)
-    num = _NUM.value
-    per_sample = [prompts[i % len(prompts)] for i in range(num)]
-    tokens = tok.encode(per_sample)
-    eta = 0.0
-    if hasattr(objective, "velocity"):  # rectified flow
-        sampler = _SAMPLER.value if _SAMPLER.value in FLOW_SAMPLERS else c.sampler.name
-        if _SAMPLER.value not in FLOW_SAMPLERS and _SAMPLER.value != "ddim":
-            raise app.UsageError(f"--sampler: a rectified-flow run takes one of {list(FLOW_SAMPLERS)}, "
-                                 f"got {_SAMPLER.value!r}")
-        steps = _STEPS.value or c.sampler.num_steps
-        if steps < 1:
-            raise app.UsageError(f"--steps must be >= 1, got {steps}")
-    else:
-        sampler, T = _SAMPLER.value, objective.schedule.num_timesteps
-        steps = _STEPS.value or (T if sampler == "ddpm" else c.sampler.num_steps)
-        if not 1 <= steps <= T:
-            raise app.UsageError(f"--steps must be in [1, {T}], got {steps}")
-        eta = _ETA.value if _ETA.value is not None else (1.0 if sampler == "euler_ancestral" else 0.0)
-    images = generate(objective, params, num=num, seed=_SEED.value, sampler=sampler, num_steps=steps,
-                      eta=eta, spacing=_SPACING.value, labels=tokens, guidance=_GUIDANCE.value,
-                      batch_size=_BATCH.value)
-    if jax.process_index() != 0:
-        return
-    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    np.savez(out, images=images, tokens=tokens, prompts=np.asarray(per_sample))
-    ncols = len(prompts) if 1 < len(prompts) and num % len(prompts) == 0 else None
-    grid = save_grid(os.path.splitext(out)[0] + ".png", images[:100], ncols=ncols)
-    print(f"wrote {out} ({images.shape}, guidance {_GUIDANCE.value}) and {grid}")
-
-
-def _sample_gan(objective, params, workdir):
-    import jax
-
+def _interpolate(objective, params, labels, workdir, out):
+    """GANs: a slerp grid of --num rows, --interpolate columns (row r keeps label r)."""
     from gen_jax.gan.interpolate import slerp_grid
 
+    _usage(hasattr(objective, "generate") and hasattr(objective, "z_dim"),
+           "--interpolate needs a GAN run (a generator with a latent z)")
     num, cols = _NUM.value, _INTERP.value
-    labels = _labels(objective, num)
-    if _TRUNC.value is not None:
-        import dataclasses
-        import inspect
-
-        gen = type(getattr(objective, "generator", None))
-        if "truncation_psi" not in inspect.signature(gen.__call__).parameters:
-            raise app.UsageError(f"--truncation needs a GAN generator with a truncation trick "
-                                 f"(model.name stylegan2); this run's is {gen.__module__}.{gen.__name__}")
-        objective = dataclasses.replace(objective, truncation=_TRUNC.value)
-    if cols < 0:
-        raise app.UsageError(f"--interpolate must be >= 0, got {cols}")
-    ncols = objective.num_classes if labels is not None and num % objective.num_classes == 0 else None
-    if cols:  # row r keeps label r along the row
-        z = slerp_grid(jax.random.PRNGKey(_SEED.value), num, cols, objective.z_dim)
-        labels = None if labels is None else np.repeat(labels, cols)
-        images = to_uint8(jax.device_get(jax.jit(objective.generate)(params, z, labels)))
-        ncols = cols
-    else:
-        images = generate(objective, params, num=num, seed=_SEED.value, sampler="gan", num_steps=1,
-                          labels=labels, batch_size=_BATCH.value)
-    _save(workdir, images, labels, ncols, max(100, cols * num if cols else 0))
-
-
-def _sample_control(c, objective, params, workdir):
-    """ControlNet: --num samples following the condition map of --control-image, with the base
-    family's samplers (--sampler/--steps/--eta/--spacing; default: the config's). The grid's first
-    tile is the condition map; the .npz also holds it as "hint" (uint8, 255 = edge)."""
-    from gen_jax.flow.samplers import FLOW_SAMPLERS
-
-    if not _CONTROL.value:
-        raise app.UsageError("--control-image is required for a ControlNet run (test:INDEX or an "
-                             "image path)")
-    if hasattr(objective.base, "velocity"):  # rectified-flow base
-        sampler = c.sampler.name if _SAMPLER.value == "ddim" else _SAMPLER.value  # ddim: the default
-        if sampler not in FLOW_SAMPLERS:
-            raise app.UsageError(f"--sampler: a rectified-flow base takes one of "
-                                 f"{list(FLOW_SAMPLERS)}, got {sampler!r}")
-        steps = _STEPS.value or c.sampler.num_steps
-        if steps < 1:
-            raise app.UsageError(f"--steps must be >= 1, got {steps}")
-    else:
-        sampler, T = _SAMPLER.value, objective.base.schedule.num_timesteps
-        steps = _STEPS.value or (T if sampler == "ddpm" else c.sampler.num_steps)
-        if not 1 <= steps <= T:
-            raise app.UsageError(f"--steps must be in [1, {T}], got {steps}")
-    labels = _labels(objective, _NUM.value)
-    x_ref = load_image(_CONTROL.value, objective.image_shape, c.data.name, c.data.dir or None)
-    conditional = labels is not None
-
-    @jax.jit
-    def fn(params, keys, lab, num_steps, eta, guidance, x_ref, *unused):
-        return objective.sample(params, keys, control_image=x_ref, sampler=sampler,
-                                num_steps=num_steps, eta=eta, labels=lab if conditional else None,
-                                guidance=guidance, spacing=_SPACING.value)
-
-    eta = _ETA.value if _ETA.value is not None else (1.0 if sampler == "euler_ancestral" else 0.0)
-    images = generate(objective, params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
-                      num_steps=steps, eta=eta, labels=labels, guidance=_GUIDANCE.value,
-                      batch_size=_BATCH.value, fn=fn, x_ref=x_ref)
-    if jax.process_index() != 0:
-        return
-    hint = to_uint8(np.asarray(objective.hint(x_ref[None]))[0] * 2.0 - 1.0)
-    out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    np.savez(out, images=images, hint=hint, **({} if labels is None else {"labels": labels}))
-    shown = np.concatenate([np.broadcast_to(hint, (1, *hint.shape[:2], images.shape[-1])),
-                            images[:99]])
-    grid = save_grid(os.path.splitext(out)[0] + ".png", shown)
-    print(f"wrote {out} ({images.shape}) and {grid}")
+    z = slerp_grid(jax.random.PRNGKey(_SEED.value), num, cols, objective.z_dim)
+    labels = None if labels is None else np.repeat(labels, cols)
+    images = to_uint8(jax.device_get(jax.jit(objective.generate)(params, z, labels)))
+    if jax.process_index() == 0:
+        arrays = {"images": images, **({} if labels is None else {"labels": labels})}
+        _write(out, os.path.splitext(out)[0] + ".png", arrays, images, cols)
 
 
 if __name__ == "__main__":

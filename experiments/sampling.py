@@ -16,6 +16,7 @@ from jax.experimental import multihost_utils
 from tqdm.auto import tqdm
 
 from experiments import build
+from gen_jax.objective import sample_options
 from gen_jax.samplers.editing import img2img, inpaint
 from gen_jax.samplers.guidance import classifier_guided
 from gen_jax.train import checkpoint, sharding
@@ -39,23 +40,28 @@ def load_objective_and_params(workdir: str, step: int | None = None):
     return c, objective, state, class_names
 
 
-def sampler_fn(objective, sampler: str, spacing: str = "trailing", conditional: bool = False,
-               mesh=None, on_trace=None, edit: str | None = None, jump_length: int = 1,
-               jump_n_sample: int = 1, static_steps: int | None = None,
-               negative_class: int | None = None, classifier=None):
+def sampler_fn(objective, sampler: str | None, spacing: str | None = "trailing",
+               conditional: bool = False, mesh=None, on_trace=None, edit: str | None = None,
+               jump_length: int = 1, jump_n_sample: int = 1, static_steps: int | None = None,
+               negative_class: int | None = None, classifier=None, control: bool = False,
+               **static_options):
     """A jitted fn(params, keys [B,2], labels [B], num_steps, eta, guidance, x_ref [H,W,C],
-    mask [H,W,C], strength) -> images [B,H,W,C].
+    mask [H,W,C], strength) -> images [B,H,W,C], for any objective: each argument reaches
+    objective.sample only when the objective (and its sampler) takes it
+    (gen_jax.objective.sample_options), so one front serves every family.
 
-    edit: None (plain sampling; x_ref/mask/strength unused), "inpaint" (keep x_ref where mask = 1)
-    or "img2img" (SDEdit from x_ref at `strength`). num_steps, eta, guidance and strength are
-    runtime values: one compilation per batch shape serves a whole sweep (RePaint resampling,
-    jump_n_sample > 1, needs static_steps). negative_class replaces the null class in CFG.
-    classifier: a NoisyClassifierObjective; then run also takes (cg_params, cg_scale) and
-    applies classifier guidance toward the labels at runtime scale cg_scale.
-    on_trace() is called each time JAX traces."""
+    edit: None (plain sampling; x_ref/mask/strength unused unless control), "inpaint" (keep x_ref
+    where mask = 1) or "img2img" (SDEdit from x_ref at `strength`): both run DDIM(η) steps on the
+    model's VP view. num_steps, eta, guidance and strength are runtime values: one compilation per
+    batch shape serves a whole sweep (RePaint resampling, jump_n_sample > 1, needs static_steps).
+    negative_class replaces the null class in CFG. classifier: a NoisyClassifierObjective; run then
+    also takes (cg_params, cg_scale) and guides toward the labels at runtime scale cg_scale.
+    control: x_ref is a ControlNet run's control image. static_options: further sampler options
+    (e.g. shift). on_trace() is called each time JAX traces."""
     mesh = mesh or sharding.make_mesh()
     if edit not in (None, "inpaint", "img2img"):
         raise ValueError(f"unknown edit {edit!r}; expected None, 'inpaint' or 'img2img'")
+    accepted = sample_options(objective, sampler)
 
     @partial(jax.jit, out_shardings=sharding.batch_sharding(mesh))
     def run(params, keys, labels, num_steps, eta, guidance, x_ref, mask, strength,
@@ -69,20 +75,23 @@ def sampler_fn(objective, sampler: str, spacing: str = "trailing", conditional: 
         labels = labels if conditional else None
         neg = None if negative_class is None or labels is None else jnp.full_like(labels, negative_class)
         if edit is None:
-            return objective.sample(params, keys, sampler=sampler, num_steps=num_steps, eta=eta,
-                                    labels=labels, guidance=guidance, spacing=spacing,
-                                    negative_labels=neg, guide=guide)
-        denoise = objective.denoiser(params, labels, guidance, neg)
-        denoise = guide(denoise) if guide is not None else denoise
+            kw = dict(sampler=sampler, num_steps=num_steps, eta=eta, labels=labels, guidance=guidance,
+                      spacing=spacing, negative_labels=neg, guide=guide,
+                      control_image=x_ref if control else None, **static_options)
+            kw = {k: v for k, v in kw.items() if v is not None and k in accepted}
+            return objective.sample(params, keys, **kw)
+        views = objective.views(params, labels, guidance, **({} if neg is None else {"negative_labels": neg}))
+        views = views.map_denoise(guide) if guide is not None else views
         x_ref = jnp.broadcast_to(x_ref, (keys.shape[0], *x_ref.shape))
+        spacing_ = spacing or "trailing"
         if edit == "img2img":
-            return img2img(denoise, objective.schedule, x_ref, keys, num_steps, strength,
-                           eta=eta, spacing=spacing)
+            return img2img(views.denoise, views.schedule, x_ref, keys, num_steps, strength,
+                           eta=eta, spacing=spacing_)
         x_T = jax.vmap(lambda k: jax.random.normal(k, objective.image_shape))(keys)
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
         n = static_steps if jump_n_sample > 1 else num_steps
-        return inpaint(denoise, objective.schedule, x_T, step_keys, n, x_ref, mask, eta=eta,
-                       spacing=spacing, jump_length=jump_length, jump_n_sample=jump_n_sample)
+        return inpaint(views.denoise, views.schedule, x_T, step_keys, n, x_ref, mask, eta=eta,
+                       spacing=spacing_, jump_length=jump_length, jump_n_sample=jump_n_sample)
 
     return run
 
@@ -153,7 +162,8 @@ def sample_keys(seed: int, start: int, count: int):
     return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(start, start + count)))
 
 
-def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps: int, eta: float = 0.0,
+def generate(objective, params, *, num: int, seed: int, sampler: str | None, num_steps: int | None,
+             eta: float = 0.0,
              spacing: str = "trailing", labels=None, guidance: float = 1.0, batch_size: int = 500,
              progress: bool = True, fn=None, on_batch=None, x_ref=None, mask=None, strength=0.0,
              cg_params=None, cg_scale: float = 0.0, mesh=None):
@@ -169,13 +179,15 @@ def generate(objective, params, *, num: int, seed: int, sampler: str, num_steps:
     x_ref = jnp.zeros(objective.image_shape) if x_ref is None else jnp.asarray(x_ref, jnp.float32)
     mask = jnp.zeros(objective.image_shape) if mask is None else jnp.asarray(mask, jnp.float32)
     out = []
-    for start in tqdm(range(0, num, bs), desc=f"{sampler}-{num_steps}", disable=not progress, leave=False):
+    desc = f"{sampler}-{num_steps}" if sampler else "sample"
+    for start in tqdm(range(0, num, bs), desc=desc, disable=not progress, leave=False):
         idx = np.arange(start, start + bs)
         lab = labels[np.minimum(idx, num - 1)] if labels is not None else np.zeros((bs,), np.int32)
         keys = sharding.put_batch(sample_keys(seed, start, bs), mesh)
         lab = sharding.put_batch(np.asarray(lab, np.int32), mesh)
         t0 = time.perf_counter()
-        x = jax.block_until_ready(fn(params, keys, lab, jnp.int32(num_steps), jnp.float32(eta),
+        steps = None if num_steps is None else jnp.int32(num_steps)
+        x = jax.block_until_ready(fn(params, keys, lab, steps, jnp.float32(eta),
                                      jnp.float32(guidance), x_ref, mask, jnp.float32(strength),
                                      cg_params, jnp.float32(cg_scale)))
         if on_batch is not None:

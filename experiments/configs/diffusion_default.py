@@ -27,7 +27,7 @@ def general_diffusion(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict
     c.objective.sigma_min = 0.01            # ve_sde: σ(0)
     c.objective.sigma_max = 80.0            # ve_sde: σ(1)
     # objective.num_timesteps (base config) is T of ddpm_linear / ddpm_cosine
-    c.sampler.name = "rf_euler"             # any of gen_jax.samplers.SAMPLERS, or rf_euler | rf_heun
+    c.sampler.name = "rf_euler"             # any of gen_jax.samplers.SAMPLERS
     c.sampler.num_steps = 50                # sampler steps for the final grid
     c.sampler.shift = 1.0                   # rf_* samplers: SD3 shift of the sampling time grid
     return c

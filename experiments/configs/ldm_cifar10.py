@@ -17,7 +17,7 @@ def latent_diffusion(c, base: str = "ddpm"):
     rectified-flow ones, so objective.base picks either from the command line."""
     sampler = c.sampler.name
     rectified_flow(c)                   # adds objective.time_sampling ... and sampler.shift
-    c.sampler.name = sampler if base == "ddpm" else "euler"  # ddpm: SAMPLERS; rectified_flow: euler | heun
+    c.sampler.name = sampler if base == "ddpm" else "rf_euler"  # any of gen_jax.samplers.SAMPLERS
     c.objective.name = "latent_diffusion"
     c.objective.base = base             # ddpm | rectified_flow: the objective run on the latents
     c.objective.autoencoder_workdir = ""  # workdir of a trained autoencoder_kl run (required)

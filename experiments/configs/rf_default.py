@@ -18,7 +18,7 @@ def rectified_flow(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.objective.logit_scale = 1.0       # logit-normal scale (> 0)
     c.objective.shift = 1.0             # SD3 shift of the training times (1: none; > 1: noisier)
     c.objective.time_scale = 1000.0     # t ∈ [0, 1] enters the U-Net's embedding as t·time_scale
-    c.sampler.name = "euler"            # ODE solver for the final grid: euler | heun (2 calls/step)
+    c.sampler.name = "rf_euler"         # sampler for the final grid: any of gen_jax.samplers.SAMPLERS (rf_heun: 2 calls/step)
     c.sampler.num_steps = 50            # solver steps for the final grid
     c.sampler.shift = 1.0               # SD3 shift of the sampling time grid
     return c

@@ -124,11 +124,12 @@ class ControlNetObjective:
                             ema_params={"base": base, "control": view.ema_params}), metrics
 
     # --- sampling -------------------------------------------------------------------------
-    def sample(self, params, key, num: int | None = None, *, control_image=None, hint=None, **kw):
+    def sample(self, params, key, num: int | None = None, *, control_image=None, hint=None,
+               sampler: str = "ddim", num_steps=50, labels=None, guidance=1.0, **options):
         """Images [N, H, W, C] following a condition: hint [N or 1, H, W, Ch] (a condition map), or
         control_image [N or 1, H, W, C] / [H, W, C] (its map is computed); neither: the maps of
-        preview_images (cycling). params: {"base", "control"}. **kw: the base objective's sample
-        options (sampler, num_steps, eta, labels, guidance, spacing, shift, ...)."""
+        preview_images (cycling). params: {"base", "control"}. sampler, num_steps, labels,
+        guidance and **options (the sampler's own) as the base objective's sample."""
         n = num if jnp.ndim(key) == 1 else key.shape[0]
         if hint is None:
             if control_image is None:
@@ -140,14 +141,15 @@ class ControlNetObjective:
                 control_image = control_image[None]
             hint = self.hint(control_image)
         hint = jnp.broadcast_to(hint, (n, *hint.shape[1:]))
-        return self.inner.sample({**params, "hint": hint}, key, num, **kw)
+        return self.inner.sample({**params, "hint": hint}, key, num, sampler=sampler,
+                                 num_steps=num_steps, labels=labels, guidance=guidance, **options)
 
     def preview(self, params, key, num: int):
         """The training loop's grid on preview_images' maps: the base family's preview sampler
         (Euler for rectified flow, DDIM for DDPM), labels cycling."""
         labels = jnp.arange(num) % self.num_classes if self.num_classes else None
         if hasattr(self.base, "velocity"):
-            return self.sample(params, key, num, sampler="euler", num_steps=self.base.preview_steps,
+            return self.sample(params, key, num, sampler="rf_euler", num_steps=self.base.preview_steps,
                                labels=labels)
         return self.sample(params, key, num, sampler="ddim",
                            num_steps=min(50, self.base.schedule.num_timesteps), labels=labels)

@@ -6,7 +6,6 @@ init / step / preview and, for the final grid, sample."""
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Callable
 
 import flax.linen as nn
@@ -16,18 +15,14 @@ import optax
 
 from gen_jax.samplers.guidance import cfg_apply
 
-from gen_jax.diffusion.process import (PREDICTIONS, Process, RectifiedFlowPath,
-                                       broadcast_coefficients, from_x0_eps, to_x0_eps)
+from gen_jax.diffusion.process import PREDICTIONS, Process, broadcast_coefficients, from_x0_eps
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, sample_time
-from gen_jax.flow.samplers import FLOW_SAMPLERS
-from gen_jax.samplers import SAMPLERS
-from gen_jax.samplers.common import per_sample_keys
+from gen_jax.objective import given
+from gen_jax.samplers.registry import SAMPLERS
+from gen_jax.samplers.views import Views, draw, noise, views_of
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
-# sampler name -> flow sampler on the rectified-flow view (the other names are SAMPLERS, VP view)
-RF_SAMPLERS = {"rf_" + k: v for k, v in FLOW_SAMPLERS.items()}
-ALL_SAMPLERS = tuple(SAMPLERS) + tuple(RF_SAMPLERS)
-LOGSNR_MAX = 40.0  # |log-SNR| is clipped here before mapping to t: ±inf at the ends of a path
+ALL_SAMPLERS = tuple(SAMPLERS)
 
 
 def process_loss(model_fn: Callable, process: Process, prediction: str, x0, key, *,
@@ -45,44 +40,6 @@ def process_loss(model_fn: Callable, process: Process, prediction: str, x0, key,
     x_t = coef[0] * x0 + coef[1] * eps
     out = model_fn(x_t, t)
     return jnp.mean((out - from_x0_eps(prediction, x0, eps, *coef)) ** 2)
-
-
-def vp_denoiser(model_fn: Callable, process: Process, prediction: str, schedule):
-    """denoise(x_vp, t_idx) -> (x0, ε) for the samplers of gen_jax/samplers on `schedule`
-    (process.vp_schedule()): x_vp = x_t/√(α² + σ²) at ᾱ = schedule.alpha_bar(t_idx) (int or
-    float), whose log-SNR gives the process time t exactly (Karras et al. 2022, sec. 4)."""
-    t_hi = process.sample_t_max()
-
-    def denoise(x_vp, t_idx):
-        a = schedule.alpha_bar(t_idx)
-        logsnr = jnp.clip(jnp.log(a) - jnp.log1p(-a), -LOGSNR_MAX, LOGSNR_MAX)
-        t = jnp.clip(process.t_of_logsnr(logsnr), process.t_min, t_hi)
-        coef = broadcast_coefficients(process, t, x_vp)
-        x_t = x_vp * jnp.sqrt(coef[0] ** 2 + coef[1] ** 2)
-        return to_x0_eps(prediction, model_fn(x_t, t).astype(x_t.dtype), x_t, *coef)
-
-    return denoise
-
-
-def rf_velocity(model_fn: Callable, process: Process, prediction: str):
-    """velocity(x_rf, t_rf) -> ε − x0 for the rectified-flow samplers: any path seen as
-    x_rf = x_t/(α + σ) at t_rf = σ/(α + σ) (same SNR). For the RF path with velocity prediction
-    this is the network itself. t is clipped into the process's range (ε/score predictions stop
-    where ᾱ reaches ALPHA_BAR_FLOOR: they cannot give x0 at α = 0)."""
-    if isinstance(process, RectifiedFlowPath) and prediction == "velocity":
-        return model_fn
-    t_lo = max(process.t_min, 1e-5)
-    t_hi = process.t_max if prediction in ("x0", "v", "velocity") else process.sample_t_max()
-
-    def velocity(x_rf, t_rf):
-        logsnr = jnp.clip(2.0 * (jnp.log1p(-t_rf) - jnp.log(t_rf)), -LOGSNR_MAX, LOGSNR_MAX)
-        t = jnp.clip(process.t_of_logsnr(logsnr), t_lo, t_hi)
-        coef = broadcast_coefficients(process, t, x_rf)
-        x_t = x_rf * (coef[0] + coef[1])
-        x0, eps = to_x0_eps(prediction, model_fn(x_t, t).astype(x_t.dtype), x_t, *coef)
-        return eps - x0
-
-    return velocity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,44 +125,32 @@ class GeneralDiffusionObjective:
 
         return f
 
+    def views(self, params, labels=None, guidance=1.0) -> Views:
+        """The model as every sampler sees it: VP view on self.schedule and rectified-flow view
+        (gen_jax.samplers.views)."""
+        return views_of(self.model_fn(params, labels, guidance), self.process, self.prediction,
+                        self.vp_timesteps)
+
     def denoiser(self, params, labels=None, guidance=1.0):
-        """(x_vp, t_idx) -> (x0_hat, eps_hat) on self.schedule (see vp_denoiser)."""
-        return vp_denoiser(self.model_fn(params, labels, guidance), self.process, self.prediction,
-                           self.schedule)
+        """(x_vp, t_idx) -> (x0_hat, eps_hat) on self.schedule."""
+        return self.views(params, labels, guidance).denoise
 
     def velocity(self, params, labels=None, guidance=1.0):
-        """(x_rf, t_rf) -> rectified-flow velocity (see rf_velocity)."""
-        return rf_velocity(self.model_fn(params, labels, guidance), self.process, self.prediction)
+        """(x_rf, t_rf) -> rectified-flow velocity ε − x0."""
+        return self.views(params, labels, guidance).velocity
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
-               eta=None, labels=None, guidance=1.0, spacing: str = "trailing", shift=1.0,
-               debug: bool = False, **ignored):
+               labels=None, guidance=1.0, **options):
         """Images [N, H, W, C] clipped to [-1, 1]. key: one key (with num) or per-sample keys
-        [N, 2]; sample b depends only on its key (and label). sampler: a name in SAMPLERS (run on
-        the VP view; eta and spacing go to those that take them) or rf_euler | rf_heun (the flow
-        samplers on the RF view, with the SD3 time shift `shift`)."""
-        del ignored
-        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
-        x_T = self.noise(keys)
-        if sampler in RF_SAMPLERS:
-            out = RF_SAMPLERS[sampler](self.velocity(params, labels, guidance), x_T, num_steps,
-                                       shift=shift, debug=debug)
-            return jnp.clip(out, -1.0, 1.0)
-        fn = SAMPLERS.get(sampler)
-        if fn is None:
-            raise ValueError(f"unknown sampler {sampler!r}; expected one of {list(ALL_SAMPLERS)}")
-        step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-        takes = inspect.signature(fn).parameters
-        options = {k: v for k, v in (("eta", eta), ("spacing", spacing)) if v is not None and k in takes}
-        out = fn(self.denoiser(params, labels, guidance), self.schedule, x_T, step_keys, num_steps,
-                 debug=debug, **options)
-        return jnp.clip(out, -1.0, 1.0)
+        [N, 2]; sample b depends only on its key (and label). sampler: any name in
+        gen_jax.samplers.SAMPLERS, on this process's VP or rectified-flow view; **options are
+        that sampler's own (None: its default)."""
+        return draw(sampler, self.views(params, labels, guidance), key, self.image_shape, num,
+                    num_steps, **given(**options))
 
     def noise(self, key, num: int | None = None):
-        """The samplers' starting noise [N, H, W, C] (x_T of the VP view, x_1 of the RF view):
-        sample b's from its own key."""
-        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
-        return jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
+        """The samplers' starting noise [N, H, W, C]: sample b's from its own key."""
+        return noise(key, self.image_shape, num)
 
     def preview(self, params, key, num: int):
         labels = jnp.arange(num) % self.num_classes if self.num_classes else None

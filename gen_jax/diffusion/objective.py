@@ -4,8 +4,7 @@ its samplers. The training loop calls init / step / sample and nothing else."""
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from typing import Any, Callable
+from typing import Callable
 
 import flax.linen as nn
 import jax
@@ -14,9 +13,11 @@ import optax
 
 from gen_jax.diffusion.losses import PREDICTIONS, diffusion_loss
 from gen_jax.diffusion.schedules import DiscreteSchedule
-from gen_jax.samplers import SAMPLERS
-from gen_jax.samplers.common import per_sample_keys
+from gen_jax.diffusion.process import TableVP
+from gen_jax.objective import given
 from gen_jax.samplers.ddpm_ddim import make_denoiser
+from gen_jax.samplers.guidance import cfg_apply
+from gen_jax.samplers.views import Views, draw, views_of
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
 
@@ -65,55 +66,44 @@ class DiffusionObjective:
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 
     # --- sampling -------------------------------------------------------------------------
-    def denoiser(self, params, labels=None, guidance=1.0, negative_labels=None):
-        """(x_t, t) -> (x0_hat, eps_hat). With labels, classifier-free guidance at scale w:
-        out = f(x, ∅) + w·(f(x, y) − f(x, ∅))  (Ho & Salimans 2022, in the form diffusers uses):
-        w = 0 is the unconditional model, w = 1 the conditional one, w > 1 guided. For other w,
-        both halves come from one batched call; w is a runtime value, and at w = 0 or 1 a runtime
-        branch makes a single call. negative_labels [B] replace ∅ (negative conditioning: guide
-        away from those classes)."""
+    def guided_model(self, params, labels=None, guidance=1.0, negative_labels=None):
+        """model_fn(x_t, t_idx) -> the network's prediction, with classifier-free guidance at scale
+        w (cfg_apply: w = 0 unconditional, 1 conditional, > 1 guided; a runtime value).
+        negative_labels [B] replace the null class (guide away from those classes)."""
 
-        def model_fn(x_t, t):
+        def model_fn(x_t, t):  # t: the table index, int or float
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None, None)
             null = (jnp.full_like(labels, self.num_classes) if negative_labels is None
                     else jnp.broadcast_to(jnp.asarray(negative_labels, labels.dtype), labels.shape))
-            w = jnp.asarray(guidance, jnp.float32)
+            return cfg_apply(lambda x, s, y: self._apply(params, x, s, y, None), x_t, t, labels,
+                             null, guidance)
 
-            def guided(_):
-                out = self._apply(params, jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]),
-                                  jnp.concatenate([labels, null]), None)
-                cond, uncond = jnp.split(out, 2)
-                return uncond + w * (cond - uncond)
+        return model_fn
 
-            def single(_):
-                return self._apply(params, x_t, t, jnp.where(w == 0, null, labels), None)
+    def views(self, params, labels=None, guidance=1.0, negative_labels=None) -> Views:
+        """The guided model (guided_model) as every sampler sees it (gen_jax.samplers.views)."""
+        model_fn = self.guided_model(params, labels, guidance, negative_labels)
+        T = self.schedule.num_timesteps
+        return views_of(lambda x_t, t: model_fn(x_t, t * T - 1.0), TableVP(self.schedule),
+                        self.prediction, denoise=make_denoiser(model_fn, self.schedule, self.prediction))
 
-            return jax.lax.cond((w == 0) | (w == 1), single, guided, None)
-
-        return make_denoiser(model_fn, self.schedule, self.prediction)
+    def denoiser(self, params, labels=None, guidance=1.0, negative_labels=None):
+        """(x_t, t) -> (x0_hat, eps_hat) on self.schedule (the VP view of `views`)."""
+        return self.views(params, labels, guidance, negative_labels).denoise
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
-               eta=None, labels=None, guidance=1.0, spacing: str = "trailing", debug: bool = False,
-               negative_labels=None, guide=None):
+               labels=None, guidance=1.0, negative_labels=None, guide=None, **options):
         """Images [N, H, W, C] in [-1, 1]. key: one key (with num) or per-sample keys [N, 2];
         sample b depends only on its key (and label), never on N or the device count.
 
-        sampler: a name in SAMPLERS. eta and spacing go only to samplers that take them (eta:
-        ddim's η, euler_ancestral's η; None keeps the sampler's default); the others ignore them.
-        guide: denoiser -> denoiser applied before sampling (e.g. classifier guidance)."""
-        fn = SAMPLERS.get(sampler)
-        if fn is None:
-            raise ValueError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")
-        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
-        x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
-        step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-        denoise = self.denoiser(params, labels, guidance, negative_labels)
+        sampler: any name in gen_jax.samplers.SAMPLERS; **options are that sampler's own (eta,
+        spacing, shift, ...; None means its default). guide: denoiser -> denoiser applied before
+        sampling (e.g. classifier guidance)."""
+        views = self.views(params, labels, guidance, negative_labels)
         if guide is not None:
-            denoise = guide(denoise)
-        takes = inspect.signature(fn).parameters
-        options = {k: v for k, v in (("eta", eta), ("spacing", spacing)) if v is not None and k in takes}
-        return fn(denoise, self.schedule, x_T, step_keys, num_steps, debug=debug, **options)
+            views = views.map_denoise(guide)
+        return draw(sampler, views, key, self.image_shape, num, num_steps, **given(**options))
 
     def preview(self, params, key, num: int):
         """A quick grid for the training loop: DDIM, 50 steps (at most T), labels cycling."""
@@ -122,4 +112,3 @@ class DiffusionObjective:
                            num_steps=min(50, self.schedule.num_timesteps), labels=labels)
 
 
-Objective = Any  # anything with init(key), step(state, batch), preview(params, key, n)

@@ -61,14 +61,16 @@ class Process:
     def sample_t_max(self) -> float:
         """The noisiest time samplers start from: t_max, lowered so that ᾱ >= ALPHA_BAR_FLOOR."""
         floor = math.log(ALPHA_BAR_FLOOR) - math.log1p(-ALPHA_BAR_FLOOR)
-        return float(min(self.t_max, float(self.t_of_logsnr(jnp.float32(floor)))))
+        with jax.ensure_compile_time_eval():  # a constant, also when called under jit
+            return float(min(self.t_max, float(self.t_of_logsnr(jnp.float32(floor)))))
 
     def vp_schedule(self, num_timesteps: int = 1000) -> DiscreteSchedule:
         """The VP view as a DiscreteSchedule: ᾱ_k = α²/(α² + σ²) at t_k = t_min + (t_end − t_min)·(k+1)/K,
         k = 0..K−1, t_end = sample_t_max(). Built in float64 numpy."""
         t_end = self.sample_t_max()
         t = self.t_min + (t_end - self.t_min) * np.arange(1, num_timesteps + 1) / num_timesteps
-        alpha, sigma = (np.asarray(v, np.float64) for v in self.alpha_sigma(jnp.asarray(t, jnp.float32)))
+        with jax.ensure_compile_time_eval():  # a constant table, also when called under jit
+            alpha, sigma = (np.asarray(v, np.float64) for v in self.alpha_sigma(jnp.asarray(t, jnp.float32)))
         alpha_bar = alpha**2 / (alpha**2 + sigma**2)
         betas = 1.0 - alpha_bar / np.concatenate([[1.0], alpha_bar[:-1]])
         return DiscreteSchedule(betas=jnp.asarray(betas, jnp.float32),
@@ -134,18 +136,21 @@ def _table(name: str, num_timesteps: int) -> DiscreteSchedule:
     return make_schedule(name, num_timesteps)
 
 
-@dataclasses.dataclass(frozen=True)
-class DiscreteVP(Process):
-    """DDPM's discrete schedule (linear or cosine, T steps) in continuous time: t = (k + 1)/T is
+class TableVP(Process):
+    """A discrete VP table (a DiscreteSchedule of T entries) in continuous time: t = (k + 1)/T is
     table entry k, and between entries log ᾱ is linear (DiscreteSchedule.alpha_bar on float t).
-    Its VP view is the table itself."""
+    Its VP view is the table itself. A network of a discrete run takes the index k = t·T − 1."""
 
-    schedule: str = "linear"
-    num_timesteps: int = 1000
+    def __init__(self, table: DiscreteSchedule):
+        self._table = table
 
-    def __post_init__(self):
-        if self.schedule not in BETA_SCHEDULES:
-            raise ValueError(f"unknown beta schedule {self.schedule!r}; expected one of {BETA_SCHEDULES}")
+    @property
+    def table(self) -> DiscreteSchedule:
+        return self._table
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.table.num_timesteps
 
     @property
     def t_min(self):
@@ -154,10 +159,6 @@ class DiscreteVP(Process):
     @property
     def t_max(self):
         return 1.0
-
-    @property
-    def table(self) -> DiscreteSchedule:
-        return _table(self.schedule, self.num_timesteps)
 
     def alpha_sigma(self, t):
         a = self.table.alpha_bar(jnp.asarray(t, jnp.float32) * self.num_timesteps - 1.0)
@@ -174,6 +175,22 @@ class DiscreteVP(Process):
             raise ValueError(f"a DDPM process's VP view is its own table of {self.num_timesteps} "
                              f"steps, not {num_timesteps}")
         return self.table
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscreteVP(TableVP):
+    """DDPM's discrete schedule (linear or cosine, T steps) as a TableVP, named by its config."""
+
+    schedule: str = "linear"
+    num_timesteps: int = 1000
+
+    def __post_init__(self):
+        if self.schedule not in BETA_SCHEDULES:
+            raise ValueError(f"unknown beta schedule {self.schedule!r}; expected one of {BETA_SCHEDULES}")
+
+    @property
+    def table(self) -> DiscreteSchedule:
+        return _table(self.schedule, self.num_timesteps)
 
 
 # objective.process -> constructor(**objective.process_args)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from gen_jax.diffusion.losses import diffusion_loss
 from gen_jax.diffusion.objective import DiffusionObjective
 from gen_jax.nn.text import Tokenizer
-from gen_jax.samplers.ddpm_ddim import make_denoiser
+from gen_jax.samplers.guidance import cfg_apply
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
 
@@ -26,24 +26,6 @@ def drop_captions(key, tokens, empty, prob: float):
         return tokens
     drop = jax.random.bernoulli(key, prob, tokens.shape[:1])
     return jnp.where(drop[:, None], empty[None], tokens)
-
-
-def guided_call(apply, x_t, t, tokens, null, guidance):
-    """Classifier-free guidance with prompts: out = f(x, ∅) + w·(f(x, c) − f(x, ∅)), where
-    apply(x, t, tokens) is the network, tokens/null [B, L] the prompt and the unconditional
-    (empty or negative) prompt. w = 0 gives f(x, ∅), w = 1 f(x, c) (one call each, by a runtime
-    branch); other w one batched call on both halves. w may be traced."""
-    w = jnp.asarray(guidance, jnp.float32)
-
-    def guided(_):
-        out = apply(jnp.concatenate([x_t, x_t]), jnp.concatenate([t, t]), jnp.concatenate([tokens, null]))
-        cond, uncond = jnp.split(out, 2)
-        return uncond + w * (cond - uncond)
-
-    def single(_):
-        return apply(x_t, t, jnp.where(w == 0, null, tokens))
-
-    return jax.lax.cond((w == 0) | (w == 1), single, guided, None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,20 +60,20 @@ class TextDiffusionObjective(DiffusionObjective):
 
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 
-    def denoiser(self, params, labels=None, guidance=1.0, negative_labels=None):
-        """(x_t, t) -> (x0_hat, eps_hat) for prompts labels [B, L] (None: the empty prompt), with
+    def guided_model(self, params, labels=None, guidance=1.0, negative_labels=None):
+        """model_fn(x_t, t) for prompts labels [B, L] (None: the empty prompt), with
         classifier-free guidance at scale w against the empty prompt, or against the negative
-        prompts negative_labels [B, L] when given (guided_call)."""
+        prompts negative_labels [B, L] when given (cfg_apply)."""
 
         def model_fn(x_t, t):
             empty = self.empty_tokens(x_t.shape[0])
             if labels is None:
                 return self._apply(params, x_t, t, empty, None)
             null = empty if negative_labels is None else negative_labels
-            return guided_call(lambda x, s, c: self._apply(params, x, s, c, None), x_t, t, labels,
-                               null, guidance)
+            return cfg_apply(lambda x, s, c: self._apply(params, x, s, c, None), x_t, t, labels,
+                             null, guidance)
 
-        return make_denoiser(model_fn, self.schedule, self.prediction)
+        return model_fn
 
     def preview(self, params, key, num: int):
         """A quick grid: DDIM, 50 steps (at most T), preview_prompts cycling (none: empty prompt)."""

@@ -164,11 +164,10 @@ class ConsistencyDistillObjective:
         return state.replace(target_params=target), metrics
 
     def sample(self, params, key, num: int | None = None, *, sampler: str | None = None,
-               num_steps=None, labels=None, guidance=1.0, debug: bool = False, **ignored):
+               num_steps=None, labels=None, guidance=1.0, debug: bool = False):
         """Images [N, H, W, C] in [-1, 1] by multistep consistency sampling in num_steps calls
         (default sample_steps). key: one key (with num) or per-sample keys [N, 2]. With labels,
         classifier-free guidance w mixes the x0 estimates (w = 1: conditional)."""
-        del ignored
         if sampler and sampler != "consistency":  # None / "": the same
             raise ValueError(f"a consistency student samples with 'consistency', got {sampler!r}")
         keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key

@@ -111,7 +111,7 @@ class ProgressiveDistillObjective:
 
     @property
     def student_sampler(self) -> str:
-        return "euler" if self.teacher.kind == "flow" else "ddim"
+        return "rf_euler" if self.teacher.kind == "flow" else "ddim"
 
     # --- training -------------------------------------------------------------------------
     def init(self, key, batch_size: int = 2) -> TeacherState:
@@ -144,18 +144,16 @@ class ProgressiveDistillObjective:
 
     # --- sampling -------------------------------------------------------------------------
     def sample(self, params, key, num: int | None = None, *, sampler: str | None = None,
-               num_steps=None, labels=None, guidance=1.0, debug: bool = False, **ignored):
+               num_steps=None, labels=None, guidance=1.0, debug: bool = False):
         """Images [N, H, W, C] from the teacher's own deterministic sampler (DDIM η = 0 on the
-        training grid, or Euler) at num_steps (default: the final student's). The diffusion
-        samplers' other options that main.py / sampling.py pass (eta, spacing, ...) are ignored:
-        the student is only trained for that sampler."""
-        del ignored
+        training grid, or rf_euler) at num_steps (default: the final student's): the student is
+        only trained for that sampler."""
         if sampler and sampler != self.student_sampler:  # None / "": the student's
             raise ValueError(f"a progressive student of a {self.teacher.kind} teacher samples with "
                              f"{self.student_sampler!r}, got sampler {sampler!r}")
         n = self.student_steps if num_steps is None else num_steps
         if self.teacher.kind == "flow":
-            return self.teacher.base.sample(params, key, num, sampler="euler", num_steps=n,
+            return self.teacher.base.sample(params, key, num, sampler="rf_euler", num_steps=n,
                                             labels=labels, guidance=guidance, shift=self.teacher.shift,
                                             debug=debug)
         return self.teacher.base.sample(params, key, num, sampler="ddim", num_steps=n, eta=0.0,

@@ -14,9 +14,11 @@ import optax
 
 from gen_jax.samplers.guidance import cfg_apply
 
+from gen_jax.diffusion.process import RectifiedFlowPath
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, flow_matching_loss
-from gen_jax.flow.samplers import FLOW_SAMPLERS
-from gen_jax.samplers.common import per_sample_keys
+from gen_jax.objective import given
+from gen_jax.samplers import registry
+from gen_jax.samplers.views import Views, draw, noise, views_of
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
 
@@ -77,50 +79,47 @@ class FlowObjective:
         return gradient_step(state, loss_fn, self.tx, self.lr_schedule, self.ema_decay)
 
     # --- sampling -------------------------------------------------------------------------
-    def velocity(self, params, labels=None, guidance=1.0):
-        """(x_t [B,H,W,C], t [B]) -> v [B,H,W,C]. With labels, classifier-free guidance
-        v = v(x, ∅) + w·(v(x, y) − v(x, ∅)) (Ho & Salimans 2022, in diffusers' form): w = 0 is the
-        unconditional model, w = 1 the conditional one, w > 1 guided. Both halves come from one
-        batched call; w is a runtime value, and at w = 0 or 1 a runtime branch makes one call."""
+    def velocity(self, params, labels=None, guidance=1.0, negative_labels=None):
+        """(x_t [B,H,W,C], t [B]) -> v [B,H,W,C], with classifier-free guidance at scale w
+        (cfg_apply: w = 0 unconditional, 1 conditional, > 1 guided; a runtime value);
+        negative_labels [B] replace the null class."""
 
         def v(x_t, t):
             if labels is None or not self.num_classes:
                 return self._apply(params, x_t, t, None)
-            null = jnp.full_like(labels, self.num_classes)
+            null = (jnp.full_like(labels, self.num_classes) if negative_labels is None
+                    else jnp.broadcast_to(jnp.asarray(negative_labels, labels.dtype), labels.shape))
             return cfg_apply(lambda x, s, y: self._apply(params, x, s, y), x_t, t, labels, null,
                              guidance)
 
         return v
 
-    def sample(self, params, key, num: int | None = None, *, sampler: str = "euler", num_steps=50,
-               labels=None, guidance=1.0, shift=None, return_trajectory: bool = False,
-               debug: bool = False, **ignored):
+    def views(self, params, labels=None, guidance=1.0, negative_labels=None) -> Views:
+        """The velocity network as every sampler sees it: itself on the rectified-flow view, and
+        converted onto the VP view of the straight path (gen_jax.samplers.views)."""
+        return views_of(self.velocity(params, labels, guidance, negative_labels),
+                        RectifiedFlowPath(), "velocity")
+
+    def sample(self, params, key, num: int | None = None, *, sampler: str = "rf_euler", num_steps=50,
+               labels=None, guidance=1.0, negative_labels=None, **options):
         """Images [N, H, W, C] (clipped to [-1, 1]). key: one key (with num) or per-sample keys
         [N, 2]; sample b depends only on its key (and label), never on N.
 
-        sampler: euler | heun (FLOW_SAMPLERS). num_steps, guidance and shift may be traced;
-        shift=None uses the objective's sample_shift.
-        **ignored takes the diffusion samplers' options (eta, spacing) that main.py passes.
-        """
-        del ignored
-        fn = FLOW_SAMPLERS.get(sampler)
-        if fn is None:
-            raise ValueError(f"unknown flow sampler {sampler!r}; expected one of {list(FLOW_SAMPLERS)}")
-        x1 = self.noise(key, num)
-        shift = self.sample_shift if shift is None else shift
-        out = fn(self.velocity(params, labels, guidance), x1, num_steps, shift=shift,
-                 return_trajectory=return_trajectory, debug=debug)
-        if return_trajectory:
-            return jnp.clip(out[0], -1.0, 1.0), out[1]
-        return jnp.clip(out, -1.0, 1.0)
+        sampler: any name in gen_jax.samplers.SAMPLERS (rf_euler / rf_heun integrate the velocity
+        directly, with the SD3 shift `shift`, default sample_shift); **options are the sampler's
+        own. num_steps, guidance and shift may be traced."""
+        options = given(**options)
+        if registry.get(sampler).view == "rf":
+            options.setdefault("shift", self.sample_shift)
+        return draw(sampler, self.views(params, labels, guidance, negative_labels), key,
+                    self.image_shape, num, num_steps, **options)
 
     def noise(self, key, num: int | None = None):
         """The sampler's starting noise x1 [N, H, W, C] at t = 1: sample b's from its own key."""
-        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
-        return jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
+        return noise(key, self.image_shape, num)
 
     def preview(self, params, key, num: int):
         """A quick grid for the training loop: Euler, preview_steps steps, labels cycling."""
         labels = jnp.arange(num) % self.num_classes if self.num_classes else None
-        return self.sample(params, key, num, sampler="euler", num_steps=self.preview_steps,
+        return self.sample(params, key, num, sampler="rf_euler", num_steps=self.preview_steps,
                            labels=labels)

@@ -10,15 +10,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gen_jax.flow.samplers import FLOW_SAMPLERS, time_grid
+from gen_jax.flow.samplers import time_grid
+from gen_jax.samplers import registry
+from gen_jax.samplers.views import Views
 from gen_jax.samplers.common import run_steps
 
 
-def reflow_pairs(velocity, z, num_steps, *, sampler: str = "heun", shift=1.0):
+def reflow_pairs(velocity, z, num_steps, *, sampler: str = "rf_heun", shift=1.0):
     """(z, x0 = ODE(z)): the deterministic coupling of a trained flow (Liu et al. eq. 6), whose
     straight-path training gives the next (straighter) flow. z: [B, ...] noise; velocity as in
     samplers.py. Returns (z, x0), both [B, ...]."""
-    return z, FLOW_SAMPLERS[sampler](velocity, z, num_steps, shift=shift)
+    return z, registry.run(sampler, Views(velocity=velocity), z, None, num_steps, shift=shift)
 
 
 def objective_pairs(objective, params, key, num: int | None = None, **sample_kw):
@@ -52,7 +54,7 @@ def straightness(velocity, z, num_steps: int, *, shift=1.0, debug: bool = False)
     return jnp.sum(dt[:, None] * err, axis=0)
 
 
-def generate_pairs(objective, params, num: int, *, sampler: str = "euler", num_steps: int = 20,
+def generate_pairs(objective, params, num: int, *, sampler: str = "rf_euler", num_steps: int = 20,
                    seed: int = 0, batch_size: int = 500, num_classes: int | None = None):
     """(z [num,H,W,C], x [num,H,W,C], labels [num] or None) from objective.noise / objective.sample
     (a FlowObjective, or a GeneralDiffusionObjective with an rf_* sampler, whose noise is x at

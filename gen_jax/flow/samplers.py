@@ -63,9 +63,3 @@ def heun_sample(velocity: Velocity, x1, num_steps, *, shift=1.0, return_trajecto
         return x + (t_next - t) * 0.5 * (d + _v(velocity, x_pred, t_next))
 
     return _run(step, x1, num_steps, shift, return_trajectory, debug)
-
-
-# name -> sampler, all called as fn(velocity, x1, num_steps, shift=..., ...).
-FLOW_SAMPLERS = {"euler": euler_sample, "heun": heun_sample}
-# network calls per sample for num_steps = N
-NFE_PER_STEP = {"euler": 1, "heun": 2}

@@ -10,7 +10,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from gen_jax.diffusion.text_objective import drop_captions, guided_call
+from gen_jax.diffusion.text_objective import drop_captions
+from gen_jax.samplers.guidance import cfg_apply
 from gen_jax.flow.objective import FlowObjective
 from gen_jax.flow.rectified_flow import flow_matching_loss
 from gen_jax.nn.text import Tokenizer
@@ -52,19 +53,19 @@ class TextFlowObjective(FlowObjective):
 
     def velocity(self, params, labels=None, guidance=1.0, negative_labels=None):
         """(x_t, t) -> v for prompts labels [B, L] (None: the empty prompt), with classifier-free
-        guidance at scale w against the empty (or negative) prompt (guided_call)."""
+        guidance at scale w against the empty (or negative) prompt (cfg_apply)."""
 
         def v(x_t, t):
             empty = self.empty_tokens(x_t.shape[0])
             if labels is None:
                 return self._apply(params, x_t, t, empty)
             null = empty if negative_labels is None else negative_labels
-            return guided_call(lambda x, s, c: self._apply(params, x, s, c), x_t, t, labels, null, guidance)
+            return cfg_apply(lambda x, s, c: self._apply(params, x, s, c), x_t, t, labels, null, guidance)
 
         return v
 
     def preview(self, params, key, num: int):
-        """A quick grid: Euler, preview_steps steps, preview_prompts cycling (none: empty prompt)."""
+        """A quick grid: rf_euler, preview_steps steps, preview_prompts cycling (none: empty prompt)."""
         p = self.preview_prompts
         tokens = jnp.asarray(self.tokenizer.encode([p[i % len(p)] for i in range(num)])) if p else None
-        return self.sample(params, key, num, sampler="euler", num_steps=self.preview_steps, labels=tokens)
+        return self.sample(params, key, num, sampler="rf_euler", num_steps=self.preview_steps, labels=tokens)

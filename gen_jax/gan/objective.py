@@ -190,13 +190,11 @@ class GANObjective:
         return state, metrics
 
     # --- sampling ---------------------------------------------------------------------------
-    def sample(self, params, key, num: int | None = None, *, labels=None, truncation=None, **ignored):
+    def sample(self, params, key, num: int | None = None, *, labels=None, truncation=None):
         """Images [N, H, W, C] (in [-1, 1] up to a linear output layer) from G's variables (state.ema_params).
         key: one key (with num), sample i from z_i ~ N(0, I) drawn with fold_in(key, i); or
         per-sample keys [N, 2], z_i drawn with keys[i] (so keys[i] = fold_in(key, i) gives the
-        same images). Sample i never depends on N. truncation: ψ (default: self.truncation).
-        Other keyword arguments (a diffusion sampler's name, steps, ...) are ignored."""
-        del ignored
+        same images). Sample i never depends on N. truncation: ψ (default: self.truncation)."""
         if jnp.ndim(key) == 2:
             z = jax.vmap(lambda k: jax.random.normal(k, (self.z_dim,)))(key)
         else:

@@ -9,14 +9,16 @@ the wrapped objective's; the autoencoder's parameters are frozen constants of th
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from gen_jax.flow.objective import FlowObjective
 from gen_jax.latent.autoencoder import AutoencoderObjective
-from gen_jax.samplers.common import per_sample_keys
+from gen_jax.objective import given
+from gen_jax.samplers import registry
+from gen_jax.samplers.views import draw
 from gen_jax.vae.objective import reparameterize
 
 _POSTERIOR_STREAM = 0x1A7E  # folds the step key of the posterior noise away from the inner step's
@@ -73,49 +75,37 @@ class LatentDiffusionObjective:
 
     # --- sampling -------------------------------------------------------------------------
     def sample_latents(self, params, key, num: int | None = None, *, sampler: str | None = None,
-                       num_steps=50, eta=None, labels=None, guidance=1.0, spacing: str = "trailing",
-                       negative_labels=None, guide=None, shift=None, debug: bool = False, **ignored):
-        """Scaled latents [N, h, w, c] from the wrapped objective's sampler, without the pixel
-        range clipping of x0 (latents are not in [-1, 1]). Arguments as DiffusionObjective.sample
-        (DDPM: SAMPLERS, default ddim) or FlowObjective.sample (flow: euler | heun, default euler);
-        options the family does not take are ignored. key: one key (with num) or keys [N, 2]."""
-        del ignored
-        keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
-        if hasattr(self.inner, "velocity"):
-            from gen_jax.flow.samplers import FLOW_SAMPLERS
-
-            fn = FLOW_SAMPLERS.get(sampler or "euler")
-            if fn is None:
-                raise ValueError(f"unknown flow sampler {sampler!r}; expected one of {list(FLOW_SAMPLERS)}")
-            shift = self.inner.sample_shift if shift is None else shift
-            return fn(self.inner.velocity(params, labels, guidance), self.inner.noise(keys),
-                      num_steps, shift=shift, debug=debug)
-        from gen_jax.samplers import SAMPLERS
-
-        fn = SAMPLERS.get(sampler or "ddim")
-        if fn is None:
-            raise ValueError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")
-        # the same noise/key convention as DiffusionObjective.sample
-        x_T = jax.vmap(lambda k: jax.random.normal(k, self.latent_shape))(keys)
-        step_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
-        denoise = self.inner.denoiser(params, labels, guidance, negative_labels)
+                       num_steps=50, labels=None, guidance=1.0, guide=None, **options):
+        """Scaled latents [N, h, w, c] from the wrapped objective's model on any sampler of
+        gen_jax.samplers.SAMPLERS (default: ddim for DDPM, rf_euler for a flow), without the pixel
+        range clipping (latents are not in [-1, 1]). **options are the sampler's own (and
+        negative_labels for DDPM). key: one key (with num) or keys [N, 2]."""
+        flow = isinstance(self.inner, FlowObjective)
+        sampler = sampler or ("rf_euler" if flow else "ddim")
+        options = given(**options)
+        cond = {k: options.pop(k) for k in ("negative_labels",) if k in options}
+        views = self.inner.views(params, labels, guidance, **cond)
         if guide is not None:
-            denoise = guide(denoise)
-        takes = inspect.signature(fn).parameters
-        options = {k: v for k, v in (("eta", eta), ("spacing", spacing), ("clip_x0", False))
-                   if v is not None and k in takes}
-        return fn(denoise, self.inner.schedule, x_T, step_keys, num_steps, debug=debug, **options)
+            views = views.map_denoise(guide)
+        spec = registry.get(sampler)
+        if spec.view == "rf" and flow:
+            options.setdefault("shift", self.inner.sample_shift)
+        if "clip_x0" in spec.options:
+            options.setdefault("clip_x0", False)
+        return draw(sampler, views, key, self.latent_shape, num, num_steps, clip=False, **options)
 
-    def sample(self, params, key, num: int | None = None, **options):
+    def sample(self, params, key, num: int | None = None, *, sampler: str | None = None,
+               num_steps=50, labels=None, guidance=1.0, guide=None, **options):
         """Images [N, H, W, C] in [-1, 1]: sample_latents(...) decoded. Sample b depends only on
         its key (and label), never on N."""
-        return self.decode(self.sample_latents(params, key, num, **options))
+        return self.decode(self.sample_latents(params, key, num, sampler=sampler, num_steps=num_steps,
+                                               labels=labels, guidance=guidance, guide=guide, **options))
 
     def preview(self, params, key, num: int):
         """The wrapped objective's preview sampler, in latent space, decoded."""
         labels = jnp.arange(num) % self.num_classes if self.num_classes else None
-        if hasattr(self.inner, "velocity"):
-            return self.sample(params, key, num, sampler="euler", num_steps=self.inner.preview_steps,
+        if isinstance(self.inner, FlowObjective):
+            return self.sample(params, key, num, sampler="rf_euler", num_steps=self.inner.preview_steps,
                                labels=labels)
         return self.sample(params, key, num, sampler="ddim",
                            num_steps=min(50, self.inner.schedule.num_timesteps), labels=labels)

@@ -130,11 +130,9 @@ class VAEObjective:
         return self.decode(params, jnp.where(jnp.asarray(mask, bool)[None], mu_a, mu_b))
 
     # --- sampling -------------------------------------------------------------------------
-    def sample(self, params, key, num: int | None = None, **sampler_options):
-        """Images [N, H, W, C] in [-1, 1]: decode z ~ N(0, I). key: one key (with num) or
-        per-sample keys [N, 2]. sampler_options (sampler, num_steps, eta, labels, spacing, as
-        experiments.main passes them) are ignored: a VAE samples in one decoder call."""
-        del sampler_options
+    def sample(self, params, key, num: int | None = None):
+        """Images [N, H, W, C] in [-1, 1]: decode z ~ N(0, I) in one decoder call. key: one key
+        (with num) or per-sample keys [N, 2]."""
         keys = jax.random.split(key, num) if jnp.ndim(key) == 1 else key
         z = jax.vmap(lambda k: jax.random.normal(k, (self.model.latent_dim,)))(keys)
         return self.decode(params, z)
