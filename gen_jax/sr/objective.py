@@ -20,16 +20,17 @@ import numpy as np
 import optax
 
 from gen_jax.data.lowres import UPSAMPLE_METHODS, downsample, upsample
-from gen_jax.diffusion.general_objective import process_loss, rf_velocity, vp_denoiser
+from gen_jax.diffusion.general_objective import process_loss
 from gen_jax.diffusion.process import DiscreteVP, PREDICTIONS, Process
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
 from gen_jax.samplers.common import per_sample_keys
 from gen_jax.samplers.guidance import cfg_apply
-from gen_jax.sr.sampling import check_options, run_sampler, tile_to
+from gen_jax.objective import given
+from gen_jax.samplers.views import draw
+from gen_jax.sr.sampling import build_views, tile_to
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
-SAMPLE_OPTIONS = ("sampler", "num_steps", "eta", "spacing", "shift", "labels", "guidance",
-                  "lowres", "aug_level", "debug")
+SAMPLE_OPTIONS = ("sampler", "num_steps", "labels", "guidance", "lowres", "aug_level")
 
 
 def augment(process: Process, z_up, s, noise):
@@ -142,12 +143,11 @@ class SRDiffusionObjective:
         return f
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
-               eta=None, spacing: str = "trailing", shift=1.0, labels=None, guidance=1.0,
-               lowres=None, aug_level=0.0, debug: bool = False, **unknown):
+               labels=None, guidance=1.0, lowres=None, aug_level=0.0, **options):
         """High-resolution images [N, H, W, C] in [-1, 1] given lowres [N, h, h, C] (default: the
         first N preview inputs). The input is upsampled and noised to aug_level (process time,
-        fresh noise per sample; 0: clean), as in training. Every sampler of ALL_SAMPLERS runs."""
-        check_options("SRDiffusionObjective.sample", unknown, SAMPLE_OPTIONS)
+        fresh noise per sample; 0: clean), as in training. Every sampler of gen_jax.samplers.SAMPLERS
+        runs; **options are that sampler's own (the registry rejects others with ValueError)."""
         if lowres is None:
             if self.preview_lowres is None or num is None:
                 raise ValueError("SRDiffusionObjective.sample needs lowres [N, h, h, C] (no "
@@ -159,15 +159,12 @@ class SRDiffusionObjective:
             raise ValueError(f"lowres: expected [N, {want[0]}, {want[1]}, {want[2]}], got {lowres.shape}")
         n = lowres.shape[0]
         keys = per_sample_keys(key, n) if jnp.ndim(key) == 1 else key
-        x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
         aug_noise = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 3), self.image_shape))(keys)
         s = jnp.full((n,), aug_level, jnp.float32)
         z_up = augment(self.process, self.upsample(lowres), s, aug_noise)
-        f = self.model_fn(params, z_up, s, labels, guidance)
-        out = run_sampler(sampler, lambda: vp_denoiser(f, self.process, self.prediction, self.schedule),
-                          lambda: rf_velocity(f, self.process, self.prediction), lambda: self.schedule, x_T,
-                          keys, num_steps, eta=eta, spacing=spacing, shift=shift, debug=debug)
-        return jnp.clip(out, -1.0, 1.0)
+        views = build_views(self.model_fn(params, z_up, s, labels, guidance), self.process,
+                            self.prediction, self.vp_timesteps)
+        return draw(sampler, views, keys, self.image_shape, None, num_steps, **given(**options))
 
     def preview(self, params, key, num: int):
         """[2·N, H, W, C]: N upsampled (bicubic) preview inputs above the model's N outputs."""

@@ -20,19 +20,19 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gen_jax.diffusion.general_objective import rf_velocity, vp_denoiser
 from gen_jax.diffusion.process import (DiscreteVP, PREDICTIONS, Process, broadcast_coefficients,
                                        from_x0_eps)
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, sample_time
 from gen_jax.nn.video import image_params_to_video
 from gen_jax.samplers.common import per_sample_keys
 from gen_jax.samplers.guidance import cfg_apply
-from gen_jax.sr.sampling import check_options, run_sampler, tile_to
+from gen_jax.objective import given
+from gen_jax.samplers.views import Views, draw
+from gen_jax.sr.sampling import build_views, tile_to
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
 TASKS = ("generate", "predict", "interpolate")
-SAMPLE_OPTIONS = ("sampler", "num_steps", "eta", "spacing", "shift", "labels", "guidance",
-                  "known", "frame_mask", "debug")
+SAMPLE_OPTIONS = ("sampler", "num_steps", "labels", "guidance", "known", "frame_mask")
 
 
 def task_mask(task: str, num_frames: int, context: int = 1):
@@ -202,12 +202,11 @@ class VideoDiffusionObjective:
         return f
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
-               eta=None, spacing: str = "trailing", shift=1.0, labels=None, guidance=1.0,
-               known=None, frame_mask=None, debug: bool = False, **unknown):
+               labels=None, guidance=1.0, known=None, frame_mask=None, **options):
         """Clips [N, T, H, W, C] in [-1, 1]. known [N, T, H, W, C] with frame_mask [T] or [N, T]
         (1 = given; e.g. task_mask("predict", T, k)): those frames are returned exactly and the
-        others generated to match; neither: unconditional / class-conditional clips."""
-        check_options("VideoDiffusionObjective.sample", unknown, SAMPLE_OPTIONS)
+        others generated to match; neither: unconditional / class-conditional clips. **options:
+        the sampler's own (the registry rejects others with ValueError)."""
         keys = per_sample_keys(key, num) if jnp.ndim(key) == 1 else key
         n = keys.shape[0]
         if (known is None) != (frame_mask is None):
@@ -220,16 +219,13 @@ class VideoDiffusionObjective:
             if known.shape != (n, *self.image_shape):
                 raise ValueError(f"known: expected {(n, *self.image_shape)}, got {known.shape}")
             mask = jnp.broadcast_to(jnp.asarray(frame_mask, jnp.float32), (n, self.num_frames))
-        x_T = jax.vmap(lambda k: jax.random.normal(k, self.image_shape))(keys)
-        f = self.model_fn(params, known, mask, labels, guidance)
-        out = run_sampler(
-            sampler,
-            lambda: keep_known_denoiser(vp_denoiser(f, self.process, self.prediction, self.schedule),
-                                        self.schedule, known, mask),
-            lambda: keep_known_velocity(rf_velocity(f, self.process, self.prediction), known, mask),
-            lambda: self.schedule, x_T, keys, num_steps, eta=eta, spacing=spacing, shift=shift, debug=debug)
+        v = build_views(self.model_fn(params, known, mask, labels, guidance), self.process,
+                        self.prediction, self.vp_timesteps)
+        views = Views(denoise=keep_known_denoiser(v.denoise, v.schedule, known, mask),
+                      schedule=v.schedule, velocity=keep_known_velocity(v.velocity, known, mask))
+        out = draw(sampler, views, keys, self.image_shape, None, num_steps, **given(**options))
         m = _expand(mask, out)
-        return m * known + (1 - m) * jnp.clip(out, -1.0, 1.0)
+        return m * known + (1 - m) * out
 
     def preview(self, params, key, num: int):
         """Frames [max(1, num // T)·T, H, W, C] of generated clips, one clip after another."""

@@ -62,7 +62,7 @@ def test_sr_samples_are_consistent_and_have_the_exact_conditional_spread(process
 
 def test_sr_sample_rejects_unknown_options_and_bad_inputs():
     obj = _objective(RectifiedFlowPath())
-    with pytest.raises(ValueError, match="unknown sampling option.*'strength'"):
+    with pytest.raises(ValueError, match="strength"):
         obj.sample({}, jax.random.PRNGKey(0), lowres=jnp.zeros((1, 2, 2, 1)), strength=0.5)
     with pytest.raises(ValueError, match=r"lowres: expected \[N, 2, 2, 1\]"):
         obj.sample({}, jax.random.PRNGKey(0), lowres=jnp.zeros((1, 4, 4, 1)))
