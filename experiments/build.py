@@ -869,3 +869,8 @@ from experiments.families import cyclegan as _cyclegan  # noqa: E402
 
 OBJECTIVES["cyclegan"] = _cyclegan.build
 VALIDATORS["cyclegan"] = _cyclegan.validate
+# --- super-resolution and video (experiments/families/sr.py, video.py) ----------------------------
+from experiments.families import sr as _sr, video as _video  # noqa: E402
+
+OBJECTIVES["sr"], VALIDATORS["sr"] = _sr.build, _sr.validate
+OBJECTIVES["video"], VALIDATORS["video"] = _video.build, _video.validate

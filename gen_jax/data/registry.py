@@ -7,6 +7,9 @@
 | cifar10 | <dir>/cifar10_jpeg/cifar10_jpeg.npz | [N, 32, 32, 3] | 50000 / 10000 |
 | emoji | <dir>/noto_emoji/noto_emoji64.npz, on white | [N, 64, 64, 3] | all 3786 / every 10th (379), a subset of train |
 | emoji32 | the same emoji, each 2x2 block averaged (a CPU-sized variant) | [N, 32, 32, 3] | as emoji |
+| moving_mnist | clips generated from mnist (data/moving_mnist.py): 2 digits bouncing | [N, 16, 64, 64, 1] | 1000 / 200 clips |
+| moving_mnist_small | the CPU-sized variant: 1 digit | [N, 8, 32, 32, 1] | 6000 / 1000 clips |
+| moving_digits | digits' 8×8 images moving on 16×16 (no files) | [N, 4, 16, 16, 1] | 1000 / 200 clips |
 | tfds:NAME | tensorflow_datasets (needs tensorflow + network) | as TFDS | TFDS splits |
 | folder:PATH | a directory written by experiments.prepare_data, streamed (gen_jax.data.stream) | as prepared | the one prepared set |
 
@@ -22,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from gen_jax.data import readers
+from gen_jax.data import moving_mnist, readers
 
 ENV_DATA_DIR = "GEN_JAX_DATA_DIR"
 SPLITS = ("train", "test")
@@ -185,6 +188,9 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
     "emoji32": load_emoji32,
     "mnist_mnistm": lambda data_dir=None, split="train": __import__(  # CycleGAN's unpaired MNIST | MNIST-M
         "gen_jax.data.mnist_m", fromlist=["load_mnist_mnistm"]).load_mnist_mnistm(data_dir, split),
+    "moving_mnist": moving_mnist.loader("standard"),
+    "moving_mnist_small": moving_mnist.loader("small"),
+    "moving_digits": moving_mnist.loader("digits"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Super-resolution diffusion (SR3 / cascaded diffusion) on the generalized-diffusion core."""
