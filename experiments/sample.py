@@ -147,7 +147,10 @@ def _default_eta(sampler: str | None) -> float:
 def _plan(c, objective, family: str, state):
     """(sampler, steps, spacing, static options) for this run, checking every given flag against
     what the family and its sampler take."""
-    iterative = "sampler" in sample_options(objective) or "num_steps" in sample_options(objective)
+    params = inspect.signature(objective.sample).parameters.values()
+    # iterative: runs the samplers of the registry (its sample forwards their **options)
+    iterative = "sampler" in sample_options(objective) and any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
     student = getattr(objective, "student_sampler", None)
     if student:
         _usage(_SAMPLER.value in (None, student), f"--sampler: a distilled student of this {family} "
@@ -163,7 +166,7 @@ def _plan(c, objective, family: str, state):
         if SAMPLERS[sampler].view == "vp":
             _usage(steps <= T, f"--steps must be in [1, {T}] for {sampler!r} on this run's "
                                f"{T}-entry noise table, got {steps}")
-    else:
+    else:  # one-shot families, or decoders with their own step count (MaskGIT: a static int)
         sampler, steps = None, None
     takes = sample_options(objective, sampler)
     given = {"sampler": _SAMPLER.value, "num_steps": _STEPS.value, "eta": _ETA.value,
@@ -183,6 +186,8 @@ def _plan(c, objective, family: str, state):
                f"this is a {family} run with model {c.model.name!r}")
     spacing = _SPACING.value or c.sampler.get("spacing", "trailing")
     static = {"shift": _SHIFT.value} if _SHIFT.value is not None else {}
+    if not iterative and not student and _STEPS.value is not None:
+        static["num_steps"] = _STEPS.value
     if _TRUNC.value is not None:
         static["truncation"] = _TRUNC.value
     return sampler, steps, spacing, static, takes
@@ -286,4 +291,6 @@ def _interpolate(objective, params, labels, workdir, out):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from experiments import cli
+
+    cli.run(main)

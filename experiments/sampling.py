@@ -77,7 +77,8 @@ def sampler_fn(objective, sampler: str | None, spacing: str | None = "trailing",
         if edit is None:
             kw = dict(sampler=sampler, num_steps=num_steps, eta=eta, labels=labels, guidance=guidance,
                       spacing=spacing, negative_labels=neg, guide=guide,
-                      control_image=x_ref if control else None, **static_options)
+                      control_image=x_ref if control else None)
+            kw.update(static_options)
             kw = {k: v for k, v in kw.items() if v is not None and k in accepted}
             return objective.sample(params, keys, **kw)
         views = objective.views(params, labels, guidance, **({} if neg is None else {"negative_labels": neg}))
