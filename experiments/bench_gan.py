@@ -48,7 +48,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import build
-from experiments import main as main_lib
+from experiments import train as main_lib
 from experiments import sampling as sample_lib
 from experiments.configs import (dcgan_mnist, ddpm_mnist, gan_collapse_mnist, stylegan2_mnist,
                                  wgan_gp_mnist)

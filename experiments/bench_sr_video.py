@@ -31,7 +31,7 @@ _OUT = flags.DEFINE_string("out", "runs/bench_sr_video", "Output folder for JSON
 
 
 def _train(c, workdir):
-    from experiments.main import run
+    from experiments.train import run
 
     c.data.dir = _DATA_DIR.value or ""
     c.model.channels = _CHANNELS.value

@@ -1,4 +1,4 @@
-"""The smoke configs train through experiments.main.run: the VQ-VAE tokenizer, then the raster
+"""The smoke configs train through experiments.train.run: the VQ-VAE tokenizer, then the raster
 and MaskGIT token models on its grid, and their samples decode to images."""
 
 import jax
@@ -8,7 +8,7 @@ import pytest
 from experiments import build
 from experiments.configs import ar_mnist, maskgit_mnist, vqvae_mnist
 from experiments.families import ar as ar_family, maskgit as maskgit_family
-from experiments.main import run
+from experiments.train import run
 from experiments.sampling import load_objective_and_params
 from gen_jax.objective import sample_options
 

@@ -96,7 +96,7 @@ def test_main_trains_on_folder_path_with_flip_and_a_crashed_run_resumes_exactly(
     a run stopped after 2 steps and resumed ends with the parameters of an uninterrupted run."""
     from experiments import build
     from experiments.configs import default
-    from experiments.main import run
+    from experiments.train import run
 
     x, y = digits(64)
     u8 = np.round((x + 1) * 127.5).astype(np.uint8)  # digits' 17 levels quantised to uint8

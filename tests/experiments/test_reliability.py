@@ -69,7 +69,7 @@ def test_a_second_run_on_a_workdir_in_use_fails_in_one_line_and_writes_nothing(t
 
 
 def test_sigterm_saves_the_current_step_and_the_resumed_run_equals_an_uninterrupted_one(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     steps = 150
     wd = tmp_path / "pre"
@@ -103,7 +103,7 @@ def test_sigterm_saves_the_current_step_and_the_resumed_run_equals_an_uninterrup
 
 
 def test_a_resume_with_another_config_names_the_fields_and_leaves_run_json_alone(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     c = default.get_config("smoke")
     record = {"config": json.loads(c.to_json()), "image_shape": [8, 8, 1], "num_classes": 10}
@@ -123,7 +123,7 @@ def test_a_resume_with_another_config_names_the_fields_and_leaves_run_json_alone
 def test_a_gan_driven_to_inf_stops_and_checkpoints_nothing_non_finite(tmp_path, shared_data):
     """The DCGAN at learning rate 1e6: G's gradient norm is infinite from the first steps while
     its loss stays finite."""
-    from experiments.main import run
+    from experiments.train import run
 
     if not (shared_data / "mnist").exists():
         pytest.skip("needs the shared MNIST data")

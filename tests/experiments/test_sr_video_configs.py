@@ -14,7 +14,7 @@ DATA = Path(os.environ.get("GEN_JAX_DATA_DIR", Path(__file__).resolve().parents[
 
 
 def test_video_smoke_trains_two_steps(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     c = video_mnist.get_config("smoke")
     state = run(c, str(tmp_path), progress=False)
@@ -24,7 +24,7 @@ def test_video_smoke_trains_two_steps(tmp_path):
 
 @pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
 def test_sr_smoke_trains_two_steps(tmp_path):
-    from experiments.main import run
+    from experiments.train import run
 
     c = sr_mnist.get_config("smoke")
     c.data.dir = str(DATA)

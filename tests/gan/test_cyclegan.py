@@ -83,7 +83,7 @@ def test_mnist_m_blend_and_smoke_config(shared_data, tmp_path):
     if not (shared_data / "mnist").is_dir() or not (shared_data / "cifar10_jpeg").is_dir():
         pytest.skip(f"MNIST / CIFAR-10 not found under {shared_data}")
     from experiments.configs import cyclegan_mnist
-    from experiments.main import run
+    from experiments.train import run
     from gen_jax.data import load_dataset
 
     from gen_jax.data.mnist_m import load_mnist_m
