@@ -547,7 +547,8 @@ VALIDATORS["consistency_distill"] = _validate_distill
 def _process_args(o: ml_collections.ConfigDict) -> dict:
     """The fields of config.objective that parametrise objective.process."""
     fields = {"vp_sde": ("beta_min", "beta_max"), "ve_sde": ("sigma_min", "sigma_max"),
-              "ddpm_linear": ("num_timesteps",), "ddpm_cosine": ("num_timesteps",)}
+              "ddpm_linear": ("num_timesteps",), "ddpm_cosine": ("num_timesteps",),
+              "edm": ("sigma_min", "sigma_max", "rho")}
     return {k: o[k] for k in fields.get(o.process, ())}
 
 

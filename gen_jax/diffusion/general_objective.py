@@ -15,7 +15,8 @@ import optax
 
 from gen_jax.samplers.guidance import cfg_apply
 
-from gen_jax.diffusion.process import PREDICTIONS, Process, broadcast_coefficients, from_x0_eps
+from gen_jax.diffusion.process import (PREDICTIONS, Process, broadcast_coefficients, from_x0_eps,
+                                       input_scale)
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, sample_time
 from gen_jax.objective import given
 from gen_jax.samplers.registry import SAMPLERS
@@ -34,7 +35,11 @@ def process_loss(model_fn: Callable, process: Process, prediction: str, x0, key,
     noise: the ε to pair with x0 (reflow's coupling); None draws it. The keys are split as in
     flow_matching_loss, so for the rectified-flow path with prediction "velocity" the two agree."""
     k_t, k_z = jax.random.split(key)
-    t = process.train_time(sample_time(k_t, x0.shape[0], sampling, mean, scale, shift))
+    if sampling == "log_normal":  # EDM sec. 5: ln σ̃ ~ N(mean, scale²), σ̃ = σ/α, mapped to t
+        log_sigma = mean + scale * jax.random.normal(k_t, (x0.shape[0],))
+        t = jnp.clip(process.t_of_logsnr(-2.0 * log_sigma), process.t_min, process.t_max)
+    else:
+        t = process.train_time(sample_time(k_t, x0.shape[0], sampling, mean, scale, shift))
     eps = jax.random.normal(k_z, x0.shape, x0.dtype) if noise is None else noise
     coef = broadcast_coefficients(process, t, x0)
     x_t = coef[0] * x0 + coef[1] * eps
@@ -90,6 +95,9 @@ class GeneralDiffusionObjective:
         return create_state(params, self.tx, k_state)
 
     def _apply(self, params, x_t, t, labels, rngs=None):
+        if self.prediction == "edm":  # EDM's c_in: the network sees unit-variance inputs
+            alpha, sigma = self.process.alpha_sigma(t)
+            x_t = x_t * input_scale("edm", alpha, sigma).reshape((-1,) + (1,) * (x_t.ndim - 1))
         return self.model.apply({"params": params}, x_t, t * self.time_scale, labels,
                                 train=rngs is not None, rngs=rngs)
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from gen_jax.diffusion.schedules import BETA_SCHEDULES, DiscreteSchedule, make_schedule
 
-PREDICTIONS = ("eps", "x0", "v", "velocity", "score")
+PREDICTIONS = ("eps", "x0", "v", "velocity", "score", "edm")
+SIGMA_DATA = 0.5  # EDM's σ_data (Karras et al. 2022, table 1)
 # The VP view's noisiest entry has ᾱ >= this: samplers take log ᾱ and divide by √ᾱ.
 ALPHA_BAR_FLOOR = 1e-5
 
@@ -131,6 +132,28 @@ class VESDE(Process):
         return (-0.5 * logsnr - math.log(self.sigma_min)) / math.log(self.sigma_max / self.sigma_min)
 
 
+@dataclasses.dataclass(frozen=True)
+class EDMPath(Process):
+    """Karras et al. 2022 ("EDM"): α = 1, σ from σ_min to σ_max along their ρ-warped grid (eq. 5),
+    σ(t) = (σ_min^{1/ρ} + t·(σ_max^{1/ρ} − σ_min^{1/ρ}))^ρ, so that a uniform t grid is EDM's
+    sampling grid. Train with time_sampling "log_normal" (ln σ ~ N(P_mean, P_std), sec. 5) and the
+    "edm" prediction (its c_skip/c_out/c_in preconditioning, whose plain MSE is EDM's weighted loss)."""
+
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    rho: float = 7.0
+    t_min: float = 0.0
+    t_max: float = 1.0
+
+    def alpha_sigma(self, t):
+        lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
+        return jnp.ones_like(t), (lo + t * (hi - lo)) ** self.rho
+
+    def t_of_logsnr(self, logsnr):
+        lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
+        return (jnp.exp(-0.5 * logsnr / self.rho) - lo) / (hi - lo)
+
+
 @functools.lru_cache(maxsize=8)
 def _table(name: str, num_timesteps: int) -> DiscreteSchedule:
     return make_schedule(name, num_timesteps)
@@ -200,6 +223,7 @@ PROCESSES = {
     "ve_sde": VESDE,
     "ddpm_linear": lambda **kw: DiscreteVP(schedule="linear", **kw),
     "ddpm_cosine": lambda **kw: DiscreteVP(schedule="cosine", **kw),
+    "edm": EDMPath,
 }
 
 
@@ -214,7 +238,8 @@ def from_x0_eps(prediction: str, x0, eps, alpha, sigma, d_alpha, d_sigma):
     """The target of `prediction` for the pair (x0, ε) at coefficients (α, σ, α', σ'), each
     broadcasting against x0:
       eps, x0; v = a·ε − s·x0 with (a, s) = (α, σ)/√(α² + σ²) (Salimans & Ho 2022 on the VP view);
-      velocity = dx_t/dt = α'·x0 + σ'·ε (flow matching; RF: ε − x0); score = ∇log p_t(x_t|x0) = −ε/σ.
+      velocity = dx_t/dt = α'·x0 + σ'·ε (flow matching; RF: ε − x0); score = ∇log p_t(x_t|x0) = −ε/σ;
+      edm = F of D = c_skip·x̃ + c_out·F on x̃ = x_t/α, σ̃ = σ/α (Karras et al. 2022, eq. 7, table 1).
     """
     if prediction == "eps":
         return eps
@@ -227,7 +252,23 @@ def from_x0_eps(prediction: str, x0, eps, alpha, sigma, d_alpha, d_sigma):
         return d_alpha * x0 + d_sigma * eps
     if prediction == "score":
         return -eps / sigma
+    if prediction == "edm":
+        c_skip, c_out, _ = edm_preconditioning(sigma / alpha)
+        return (x0 - c_skip * (x0 + (sigma / alpha) * eps)) / c_out
     raise ValueError(f"unknown prediction {prediction!r}; expected one of {PREDICTIONS}")
+
+
+def edm_preconditioning(sigma):
+    """(c_skip, c_out, c_in) of EDM (Karras et al. 2022, table 1) at noise level σ (of x̃ = x/α)."""
+    r = sigma**2 + SIGMA_DATA**2
+    return SIGMA_DATA**2 / r, sigma * SIGMA_DATA / jnp.sqrt(r), 1.0 / jnp.sqrt(r)
+
+
+def input_scale(prediction: str, alpha, sigma):
+    """The factor the network's input x_t is multiplied by: c_in/α for "edm", else 1."""
+    if prediction == "edm":
+        return edm_preconditioning(sigma / alpha)[2] / alpha
+    return jnp.ones_like(alpha)
 
 
 def to_x0_eps(prediction: str, out, x_t, alpha, sigma, d_alpha, d_sigma):
@@ -248,6 +289,12 @@ def to_x0_eps(prediction: str, out, x_t, alpha, sigma, d_alpha, d_sigma):
     if prediction == "score":
         eps = -sigma * out
         return (x_t - sigma * eps) / alpha, eps
+    if prediction == "edm":
+        s = sigma / alpha
+        c_skip, c_out, _ = edm_preconditioning(s)
+        x_tilde = x_t / alpha
+        x0 = c_skip * x_tilde + c_out * out
+        return x0, (x_tilde - x0) / s
     raise ValueError(f"unknown prediction {prediction!r}; expected one of {PREDICTIONS}")
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-TIME_SAMPLINGS = ("uniform", "logit_normal")
+TIME_SAMPLINGS = ("uniform", "logit_normal", "log_normal")  # log_normal: EDM's ln σ ~ N (general diffusion)
 
 
 def _bcast(t, x):
