@@ -196,14 +196,14 @@ def _loop(objective, images, labels, state, start, mngr, *, workdir, num_steps, 
           log_every, ckpt_every, sample_every, num_preview, mesh, repl, state_shardings, progress,
           stop_after, evaluate, eval_every, extras, steps_per_call, loss_blowup_factor):
     bsh = sharding.batch_sharding(mesh)
-    batches = batch_iterator(images, labels, batch_size, seed, sharding.local_rows(batch_size),
-                             start, num_steps, extras)
+    batch_stream = batch_iterator(images, labels, batch_size, seed, sharding.local_rows(batch_size),
+                                  start, num_steps, extras)
     expected = [start]
 
     def next_batch(step):  # the batches come in step order, from memory or streamed
         assert step == expected[0], (step, expected[0])
         expected[0] += 1
-        return sharding.put_batch(next(batches), mesh)
+        return sharding.put_batch(next(batch_stream), mesh)
 
     first = next_batch(start)
     metric_names = list(jax.eval_shape(objective.step, state, first)[1])

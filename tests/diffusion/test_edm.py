@@ -79,3 +79,17 @@ def test_every_deterministic_sampler_converges_on_the_edm_path(sampler):
     # 4× the steps: the error falls by about 4^order (or is already at float32's floor)
     assert errors[1] < 2e-3 or errors[1] < errors[0] * 4.0 ** -order * 2.0, (sampler, errors)
     assert errors[1] < (0.1 if order == 1 else 0.02), (sampler, errors)
+
+
+def test_edm_smoke_config_trains_and_samples_with_heun(tmp_path):
+    from experiments.configs import diffusion_default
+    from experiments.sampling import load_objective_and_params
+    from experiments.train import run
+
+    c = diffusion_default.get_config("edm_smoke")
+    c.train.num_final_samples = 0
+    run(c, str(tmp_path), progress=False)
+    _, obj, state, _ = load_objective_and_params(str(tmp_path))
+    assert type(obj.process).__name__ == "EDMPath" and obj.prediction == "edm"
+    x = obj.sample(state.ema_params, jax.random.PRNGKey(0), 2, sampler="heun", num_steps=3)
+    assert x.shape == (2, 8, 8, 1) and bool(jnp.all(jnp.isfinite(x)))
