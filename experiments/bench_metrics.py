@@ -33,17 +33,15 @@ from gen_jax.metrics.kid import kernel_inception_distance
 from gen_jax.metrics.prdc import prdc
 from gen_jax.utils.images import to_uint8
 
-_NETS = flags.DEFINE_list("nets", ["mnist", "mnist_v1", "fashion_mnist", "fashion_mnist_v1"],
-                          "Feature networks by load_feature_net name.")
-_INCEPTION = flags.DEFINE_string("inception", None, "InceptionV3 msgpack to score on CIFAR-10 too.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder holding the datasets (else $GEN_JAX_DATA_DIR).")
-_NUM_TRAIN = flags.DEFINE_integer("num_train", 10000, "Random training images of the reference.")
-_NUM_TEST = flags.DEFINE_integer("num_test", 2000, "Random test images scored, intact and corrupted.")
-_KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 10, "KID subsets (of min(1000, num_test) rows).")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the subsets and of the random corruptions.")
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_metrics", "Output directory.")
-_REUSE = flags.DEFINE_bool("reuse", False, "Reuse a network's rows from out_dir/nets/NAME.json when "
-                           "written with the same settings (a network benched earlier, unchanged).")
+_NETS = None
+_INCEPTION = None
+_DATA_DIR = None
+_NUM_TRAIN = None
+_NUM_TEST = None
+_KID_SUBSETS = None
+_SEED = None
+_OUT = None
+_REUSE = None
 
 
 def _dataset_of(name: str) -> str:
@@ -210,5 +208,23 @@ def main(argv):
     print(md)
 
 
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _NETS, _INCEPTION, _DATA_DIR, _NUM_TRAIN, _NUM_TEST, _KID_SUBSETS, _SEED, _OUT, _REUSE
+    _NETS = flags.DEFINE_list("nets", ["mnist", "mnist_v1", "fashion_mnist", "fashion_mnist_v1"],
+                              "Feature networks by load_feature_net name.")
+    _INCEPTION = flags.DEFINE_string("inception", None, "InceptionV3 msgpack to score on CIFAR-10 too.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder holding the datasets (else $GEN_JAX_DATA_DIR).")
+    _NUM_TRAIN = flags.DEFINE_integer("num_train", 10000, "Random training images of the reference.")
+    _NUM_TEST = flags.DEFINE_integer("num_test", 2000, "Random test images scored, intact and corrupted.")
+    _KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 10, "KID subsets (of min(1000, num_test) rows).")
+    _SEED = flags.DEFINE_integer("seed", 0, "Seed of the subsets and of the random corruptions.")
+    _OUT = flags.DEFINE_string("out_dir", "runs/bench_metrics", "Output directory.")
+    _REUSE = flags.DEFINE_bool("reuse", False, "Reuse a network's rows from out_dir/nets/NAME.json when "
+                               "written with the same settings (a network benched earlier, unchanged).")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

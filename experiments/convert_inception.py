@@ -17,9 +17,8 @@ from absl import app, flags
 
 from gen_jax.metrics.inception import FID_WEIGHTS_URL, convert_torch_state_dict
 
-_TORCH_WEIGHTS = flags.DEFINE_string("torch_weights", None,
-                                     "pytorch-fid's pt_inception-2015-12-05-6726825d.pth.")
-_OUT = flags.DEFINE_string("out", "inception_fid.msgpack", "Where to write the Flax params (msgpack).")
+_TORCH_WEIGHTS = None
+_OUT = None
 
 
 def read_torch_state_dict(path: str) -> dict:
@@ -64,5 +63,15 @@ def main(argv):
     print(f"wrote {out}")
 
 
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _TORCH_WEIGHTS, _OUT
+    _TORCH_WEIGHTS = flags.DEFINE_string("torch_weights", None,
+                                         "pytorch-fid's pt_inception-2015-12-05-6726825d.pth.")
+    _OUT = flags.DEFINE_string("out", "inception_fid.msgpack", "Where to write the Flax params (msgpack).")
+
+
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

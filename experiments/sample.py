@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 
 import jax
 import numpy as np
@@ -109,11 +110,11 @@ def _labels(c, objective, family: str, takes: set):
         for p in prompts:
             unknown = tok.unknown_words(p)
             if unknown:
-                logging.warning("prompt %r: %s not in the run's vocabulary (see text.vocab in "
-                                "run.json) and become <unk>", p, ", ".join(map(repr, unknown)))
+                warnings.warn(f"prompt {p!r}: {', '.join(map(repr, unknown))} not in the run's "
+                              "vocabulary (see text.vocab in run.json) and become <unk>")
             if tok.truncated(p):
-                logging.warning("prompt %r is longer than text.max_len - 1 = %d words; the rest is cut",
-                                p, tok.max_len - 1)
+                warnings.warn(f"prompt {p!r} is longer than text.max_len - 1 = {tok.max_len - 1} "
+                              "words; the rest is cut")
         return tok.encode([prompts[i % len(prompts)] for i in range(num)]), prompts
     k = objective.num_classes
     if not k:
@@ -204,6 +205,10 @@ def main(argv):
     for path in (out, grid):
         _usage(_OVERWRITE.value or not os.path.exists(path),
                f"{path} exists; pass --overwrite to replace it, or choose another --out")
+    run_config = build.load_run_info(workdir)[0]  # checked before the checkpoint is read
+    _usage(not _PROMPT.value or run_config.objective.name in build.TEXT_OBJECTIVES,
+           f"--prompt needs a text-to-image run (objective {' / '.join(build.TEXT_OBJECTIVES)}); "
+           f"this is a {run_config.objective.name!r} run")
     c, objective, state, _ = load_objective_and_params(workdir, _STEP.value)
     family = c.objective.name
     sampler, steps, spacing, static, takes = _plan(c, objective, family, state)

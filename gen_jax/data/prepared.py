@@ -336,3 +336,41 @@ def prepare_folder(folder: str, out_dir: str, resolution: int, *, channels: int 
         log(f"{folder}: skipped {len(skipped)} unreadable file(s): {', '.join(skipped[:10])}"
             + (" ..." if len(skipped) > 10 else "") + f" (all listed in {os.path.join(out_dir, META)})")
     return meta
+
+
+def parse_resolution(value: str | None, required: bool) -> int | None:
+    """--resolution as a positive int (None when absent and not required), else ValueError."""
+    if value is None or value == "":
+        if required:
+            raise ValueError("--resolution: required with --folder (a positive int, e.g. 64)")
+        return None
+    try:
+        r = int(value)
+    except ValueError:
+        r = None
+    if r is None or r < 1 or str(r) != value.strip():
+        raise ValueError(f"--resolution: expected a positive int, got {value!r}")
+    return r
+
+
+def prepare_source(name: str, out: str, *, split: str = "train", data_dir: str | None = None,
+                   resolution: int | None = None, num_shards: int = 1, meta_name: str | None = None,
+                   overwrite: bool = False):
+    """Prepare a registered dataset: its float images in [-1, 1] back to uint8 (exact for the
+    uint8 sources: MNIST, Fashion-MNIST, CIFAR-10, emoji; digits' 17 levels are quantised), resized
+    and centre-cropped when `resolution` differs."""
+    from PIL import Image
+
+    from gen_jax.data import load_dataset
+
+    ds = load_dataset(name, data_dir, split)
+    x = np.clip(np.round((np.asarray(ds.images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    shape = x.shape[1:]
+    if resolution is not None and shape[:2] != (resolution, resolution):
+        c = shape[2]
+        src = x
+        x = (fit(Image.fromarray(im if c == 3 else im[..., 0]), resolution) for im in src)
+        shape = (resolution, resolution, c)
+    return write_prepared(out, x, shape, name=meta_name or ds.name, labels=ds.labels,
+                          class_names=ds.class_names, num_shards=num_shards, count=len(ds.images),
+                          source=f"{ds.name}:{split}", overwrite=overwrite)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from experiments.prepare_data import parse_resolution, prepare_source
+from gen_jax.data.prepared import parse_resolution, prepare_source
 from gen_jax.data import prepared
 
 

@@ -71,15 +71,17 @@ def test_sample_does_not_depend_on_batch_size():
     obj = tiny_flow(conditional=False)
     params = _perturbed_params(obj)
     keys = jax.random.split(jax.random.PRNGKey(5), 5)
-    run = jax.jit(lambda k: obj.sample(params, k, sampler="euler", num_steps=4, eta=0.3, spacing="x"))
+    run = jax.jit(lambda k: obj.sample(params, k, sampler="rf_euler", num_steps=4, shift=2.0))
     np.testing.assert_allclose(run(keys)[:2], run(keys[:2]), atol=1e-5)
-    with pytest.raises(ValueError, match="unknown flow sampler 'ddim'"):
-        obj.sample(params, keys, sampler="ddim")
+    with pytest.raises(ValueError, match="unknown sampler 'ddim_x'"):
+        obj.sample(params, keys, sampler="ddim_x")
+    with pytest.raises(ValueError, match="sampler 'rf_euler' does not take option 'eta'"):
+        obj.sample(params, keys, sampler="rf_euler", eta=0.3)
 
 
 @pytest.mark.parametrize("field,value", [("objective.time_sampling", "cosine"),
                                          ("objective.logit_scale", 0.0), ("objective.shift", -1.0),
-                                         ("sampler.name", "ddim"), ("sampler.shift", 0.0)])
+                                         ("sampler.name", "ddim_x"), ("sampler.shift", 0.0)])
 def test_validator_names_the_field(field, value):
     c = rf_mnist.get_config()
     section, key = field.split(".")
@@ -93,7 +95,7 @@ def test_smoke_config_trains_two_steps_and_writes_samples(tmp_path):
 
     c = rf_default.get_config("smoke")
     c.model.channel_mult, c.model.attention_resolutions = (1,), ()  # compiles ~2x faster
-    c.sampler.name = "heun"
+    c.sampler.name = "rf_heun"
     c.sampler.shift = 3.0
     c.train.sample_every = 2            # the smoke default is 0: this test keeps the preview path covered
     state = run(c, str(tmp_path), progress=False)

@@ -11,7 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from gaussian_flow import endpoint, velocity  # noqa: E402
 
-from gen_jax.flow.samplers import FLOW_SAMPLERS, euler_sample, heun_sample, time_grid  # noqa: E402
+from gen_jax.flow.samplers import euler_sample, heun_sample, time_grid  # noqa: E402
+from gen_jax.samplers.registry import SAMPLERS  # noqa: E402
+
+RF = sorted(k for k, spec in SAMPLERS.items() if spec.view == "rf")  # rf_euler, rf_heun
 
 X1 = jax.random.normal(jax.random.PRNGKey(0), (16, 4, 4, 1))
 STEPS = np.array([16, 32, 64, 128])
@@ -44,9 +47,9 @@ def test_shifted_grid_is_sd3_formula_and_still_converges():
     assert 0.85 < order < 1.15 and errs[-1] < 0.04, (order, errs)
 
 
-@pytest.mark.parametrize("name", sorted(FLOW_SAMPLERS))
+@pytest.mark.parametrize("name", RF)
 def test_fori_scan_and_debug_loops_agree(name):
-    fn = lambda **kw: FLOW_SAMPLERS[name](velocity, X1, 5, shift=2.0, **kw)
+    fn = lambda **kw: SAMPLERS[name].fn(velocity, X1, 5, shift=2.0, **kw)
     fori = fn()
     final, traj = fn(return_trajectory=True)
     assert traj.shape == (5, *X1.shape)
@@ -55,14 +58,14 @@ def test_fori_scan_and_debug_loops_agree(name):
     np.testing.assert_allclose(fn(debug=True), fori, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", sorted(FLOW_SAMPLERS))
+@pytest.mark.parametrize("name", RF)
 def test_step_count_and_shift_are_runtime_values_compiled_once(name):
     traces = []
 
     @jax.jit
     def run(n, shift):
         traces.append(1)
-        return FLOW_SAMPLERS[name](velocity, X1, n, shift=shift)
+        return SAMPLERS[name].fn(velocity, X1, n, shift=shift)
 
     outs = [run(jnp.int32(n), jnp.float32(s)) for n, s in ((3, 1.0), (6, 1.0), (10, 3.0))]
     assert len(traces) == 1

@@ -41,7 +41,7 @@ def test_gaussian_straightness_matches_the_closed_form():
 
 
 def test_reflow_pairs_are_the_ode_coupling():
-    z, x0 = reflow_pairs(velocity, Z, 64, sampler="heun")
+    z, x0 = reflow_pairs(velocity, Z, 64, sampler="rf_heun")
     np.testing.assert_array_equal(z, Z)
     np.testing.assert_allclose(x0, endpoint(Z), atol=1e-3)
     # the pairs' straight path is the exact ODE path here: reflow would not change this flow
@@ -55,6 +55,6 @@ def test_objective_pairs_use_the_samplers_noise():
     obj = tiny_flow(conditional=False)
     params = obj.init(jax.random.PRNGKey(0)).params  # zero output layer: v = 0, so x0 = clip(z)
     keys = jax.random.split(jax.random.PRNGKey(3), 3)
-    z, x0 = jax.jit(lambda k: objective_pairs(obj, params, k, num_steps=2, sampler="euler"))(keys)
+    z, x0 = jax.jit(lambda k: objective_pairs(obj, params, k, num_steps=2, sampler="rf_euler"))(keys)
     np.testing.assert_allclose(z[1], jax.random.normal(keys[1], (8, 8, 1)), atol=1e-6)
     np.testing.assert_allclose(x0, jnp.clip(z, -1, 1), atol=1e-6)

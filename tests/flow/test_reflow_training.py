@@ -61,7 +61,7 @@ def test_reflow_straightens_a_toy_flow(tmp_path):
     data = toy_2d("moons", 2000) / 4.0  # within [-1, 1]: samples are clipped there
     kw = dict(batch_size=256, ckpt_every=0, log_every=100, progress=False)
     s1 = train(flow, data, None, workdir=str(tmp_path / "rf1"), num_steps=600, **kw)
-    z, x, _ = generate_pairs(flow, s1.params, 2000, sampler="heun", num_steps=20, seed=1)
+    z, x, _ = generate_pairs(flow, s1.params, 2000, sampler="rf_heun", num_steps=20, seed=1)
     s2 = train(flow, x, None, workdir=str(tmp_path / "rf1"), num_steps=1200, extras={"noise": z}, **kw)
     z_test = flow.noise(jax.random.PRNGKey(5), 500)
     s_1 = float(jnp.mean(straightness(flow.velocity(s1.params), z_test, 32)))

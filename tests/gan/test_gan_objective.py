@@ -122,11 +122,13 @@ def test_sample_i_does_not_depend_on_the_batch_size():
     obj = dcgan_objective()
     p = obj.init(jax.random.PRNGKey(0)).ema_params
     key = jax.random.PRNGKey(3)
-    x3, x5 = obj.sample(p, key, 3), obj.sample(p, key, 5, sampler="ddim", num_steps=7)
+    x3, x5 = obj.sample(p, key, 3), obj.sample(p, key, 5)
     assert x3.shape == (3, 8, 8, 1) and float(jnp.max(jnp.abs(x5))) <= 1
     np.testing.assert_allclose(x3, x5[:3], atol=1e-6)
     keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(3))
     np.testing.assert_allclose(obj.sample(p, keys), x3, atol=1e-6)  # per-sample keys: the same
+    with pytest.raises(TypeError, match="sampler"):  # a GAN has no sampler: never silently ignored
+        obj.sample(p, key, 5, sampler="ddim", num_steps=7)
 
 
 def test_toy_gan_moves_samples_to_the_data_mean():

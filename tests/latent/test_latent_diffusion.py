@@ -46,10 +46,10 @@ def test_smoke_trains_and_its_samples_decode_to_the_image_shape(runs):
 def test_rectified_flow_base_on_the_same_autoencoder_samples_images(runs):
     c = ldm_cifar10.get_config("smoke")
     c.objective.autoencoder_workdir = str(runs[0] / "ae")
-    c.objective.base, c.sampler.name = "rectified_flow", "euler"
+    c.objective.base, c.sampler.name = "rectified_flow", "rf_euler"
     obj = build.objective(c, (8, 8, 1), 10)
     params = obj.init(jax.random.PRNGKey(0)).ema_params
-    chex.assert_shape(obj.sample(params, jax.random.PRNGKey(0), 2, sampler="euler", num_steps=2), (2, 8, 8, 1))
+    chex.assert_shape(obj.sample(params, jax.random.PRNGKey(0), 2, sampler="rf_euler", num_steps=2), (2, 8, 8, 1))
 
 
 def test_sample_command_on_an_ldm_workdir_decodes(runs):
