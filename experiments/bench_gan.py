@@ -418,12 +418,9 @@ STABILITY_MODELS = ("dcgan", "wgan_gp", "ddpm")
 def final_sampler(c, objective):
     """sample(params, key, n) with the config's final sampler (diffusion) and labels cycling
     through the classes (conditional models), as experiments.main draws samples.png."""
-    s = c.sampler
 
     def sample(params, key, n):
-        labels = jnp.arange(n) % objective.num_classes if objective.num_classes else None
-        return objective.sample(params, key, n, sampler=s.name, num_steps=s.num_steps, eta=s.eta,
-                                labels=labels, spacing=s.spacing)
+        return objective.sample(params, key, n, **main_lib.final_sample_kwargs(c, objective, n))
 
     return sample
 

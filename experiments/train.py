@@ -42,13 +42,9 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
     if int(state.step) >= c.train.steps and hasattr(objective, "sample") and c.train.num_final_samples:
         s = c.sampler
         n = c.train.num_final_samples
-        labels = jax.numpy.arange(n) % num_classes if objective.num_classes else None
+        kw = final_sample_kwargs(c, objective, n)
         # Every process runs the (replicated) sampling: a jitted call on arrays that span several
         # processes is a collective program; only process 0 writes the grid.
-        takes = sample_options(objective, s.get("name"))
-        kw = dict(sampler=s.get("name"), num_steps=s.get("num_steps"), eta=s.get("eta"),
-                  spacing=s.get("spacing"), shift=s.get("shift"), labels=labels)
-        kw = {k: v for k, v in kw.items() if k in takes and v is not None}
         fn = jax.jit(lambda p, k: objective.sample(p, k, n, **kw),
                      out_shardings=sharding.replicated(sharding.make_mesh()))
         x = fn(state.ema_params, jax.random.PRNGKey(c.seed))
@@ -58,3 +54,14 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
             how = f"{s.name}, {s.num_steps} steps" if "num_steps" in kw else "one generator call"
             print(f"wrote {path} ({how})")
     return state
+
+
+def final_sample_kwargs(c, objective, n: int) -> dict:
+    """objective.sample's keyword options for the config's final grid (config.sampler), only those
+    the objective (and its sampler) takes, with labels cycling through the classes."""
+    s = c.sampler
+    labels = jax.numpy.arange(n) % objective.num_classes if objective.num_classes else None
+    takes = sample_options(objective, s.get("name"))
+    kw = dict(sampler=s.get("name"), num_steps=s.get("num_steps"), eta=s.get("eta"),
+              spacing=s.get("spacing"), shift=s.get("shift"), labels=labels)
+    return {k: v for k, v in kw.items() if k in takes and v is not None}
