@@ -9,6 +9,9 @@ families (DDPM, rectified flow, generalized diffusion, latent diffusion, text-to
 run every sampler of gen_jax.samplers.SAMPLERS; GANs and VAEs draw in one call; distilled students
 use their own sampler. Text-to-image runs take prompts, tokenised with the run's vocabulary:
 python -m experiments.sample --workdir=runs/text_cifar10 --prompt "a photo of a cat" --guidance 4
+Super-resolution runs upscale a base run's samples (--cascade_from=BASE_RUN) or one image
+(--init-image=PATH --upscale); video runs also write <out>.gif; CycleGAN runs translate test
+images or --init-image (--direction=a2b|b2a); see docs/super_resolution.md, video.md, cyclegan.md.
 
 Sample i is drawn from key fold_in(PRNGKey(seed), i): the same seed gives the same samples
 whatever the batch size, device count or process count. A relative --out is placed inside
@@ -59,7 +62,8 @@ _CLF_SCALE = flags.DEFINE_float("classifier_scale", 1.0, "Classifier-guidance sc
 _STEP = flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
 _INIT = flags.DEFINE_string("init-image", None, "Image to edit: a PNG/JPEG path or test:INDEX / "
                             "train:INDEX from the run's dataset. Alone: img2img at --strength; "
-                            "with --mask: inpainting.")
+                            "with --mask: inpainting; super-resolution runs: with --upscale, the "
+                            "image to upscale; CycleGAN runs: the image to translate.")
 _MASK = flags.DEFINE_string("mask", None, f"Inpainting mask: one of {MASKS} (the part kept) or an "
                             "image whose white pixels are kept.")
 _STRENGTH = flags.DEFINE_float("strength", 0.6, "img2img/SDEdit strength in [0, 1].")
