@@ -374,7 +374,7 @@ def _super_resolution(c, sr, state, family, plan, out, grid):
            "--cascade_from=BASE_RUN (its samples) or --init-image=PATH --upscale (one image)")
     num, h, ch = _NUM.value, sr.lowres_size, sr.image_shape[2]
     if _CASCADE.value:
-        base, base_params, base_c, base_plan = _cascade_base(sr)
+        base, base_params, base_plan = _cascade_base(sr)
         classes = [k for k in (sr.num_classes, base.num_classes) if k]
         labels, _ = _labels(c, sr, family, takes, num_classes=min(classes) if classes else 0)
         _usage(_GUIDANCE.value is None or sr.num_classes, "--guidance: the super-resolution stage "
@@ -411,7 +411,7 @@ def _super_resolution(c, sr, state, family, plan, out, grid):
 
 
 def _cascade_base(sr):
-    """(objective, params, config, (sampler, steps, spacing)) of the --cascade_from run, checked:
+    """(objective, params, (sampler, steps, spacing)) of the --cascade_from run, checked:
     an iterative family sampling from noise at the SR model's low-res shape."""
     path = _CASCADE.value
     base_c, base, base_state, _ = load_objective_and_params(path)
@@ -425,7 +425,7 @@ def _cascade_base(sr):
            f"{tuple(base.image_shape)}, the super-resolution model takes low-res inputs {want}")
     bsampler, bsteps = _choose_sampler(base_c, base, bfamily, base_state, _BASE_SAMPLER.value,
                                        _BASE_STEPS.value, prefix="base_")
-    return base, base_state.ema_params, base_c, (bsampler, bsteps, base_c.sampler.get("spacing", "trailing"))
+    return base, base_state.ema_params, (bsampler, bsteps, base_c.sampler.get("spacing", "trailing"))
 
 
 def _load_lowres(spec: str, sr, c):
