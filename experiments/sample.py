@@ -9,6 +9,9 @@ families (DDPM, rectified flow, generalized diffusion, latent diffusion, text-to
 run every sampler of gen_jax.samplers.SAMPLERS; GANs and VAEs draw in one call; distilled students
 use their own sampler. Text-to-image runs take prompts, tokenised with the run's vocabulary:
 python -m experiments.sample --workdir=runs/text_cifar10 --prompt "a photo of a cat" --guidance 4
+Super-resolution runs upscale a base run's samples (--cascade_from=BASE_RUN) or one image
+(--init-image=PATH --upscale); video runs also write <out>.gif; CycleGAN runs translate test
+images or --init-image (--direction=a2b|b2a); see docs/super_resolution.md, video.md, cyclegan.md.
 
 Sample i is drawn from key fold_in(PRNGKey(seed), i): the same seed gives the same samples
 whatever the batch size, device count or process count. A relative --out is placed inside
@@ -59,7 +62,8 @@ _CLF_SCALE = flags.DEFINE_float("classifier_scale", 1.0, "Classifier-guidance sc
 _STEP = flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
 _INIT = flags.DEFINE_string("init-image", None, "Image to edit: a PNG/JPEG path or test:INDEX / "
                             "train:INDEX from the run's dataset. Alone: img2img at --strength; "
-                            "with --mask: inpainting.")
+                            "with --mask: inpainting; super-resolution runs: with --upscale, the "
+                            "image to upscale; CycleGAN runs: the image to translate.")
 _MASK = flags.DEFINE_string("mask", None, f"Inpainting mask: one of {MASKS} (the part kept) or an "
                             "image whose white pixels are kept.")
 _STRENGTH = flags.DEFINE_float("strength", 0.6, "img2img/SDEdit strength in [0, 1].")
@@ -75,6 +79,21 @@ _PROMPT = flags.DEFINE_multi_string("prompt", None, "Text-to-image runs: the pro
 _CONTROL = flags.DEFINE_string("control-image", None, "ControlNet runs: the image whose condition "
                                "map (edges or mask, as trained) the samples follow: a PNG/JPEG path "
                                "or test:INDEX / train:INDEX from the run's dataset.")
+_CASCADE = flags.DEFINE_string("cascade_from", None, "Super-resolution runs: the workdir of a base "
+                               "run (an iterative family sampling at the SR model's low-res shape) "
+                               "whose --num samples the SR model upscales.")
+_BASE_SAMPLER = flags.DEFINE_string("base_sampler", None, "--cascade_from: the base stage's sampler "
+                                    "(default: the base run's config.sampler.name).")
+_BASE_STEPS = flags.DEFINE_integer("base_steps", None, "--cascade_from: the base stage's steps, >= 1 "
+                                   "(default: as --steps, for the base run).")
+_UPSCALE = flags.DEFINE_bool("upscale", False, "Super-resolution runs: upscale --init-image (box-"
+                             "downsampled to the model's low-res size unless given at that size), "
+                             "--num samples of it.")
+_AUG = flags.DEFINE_float("aug_level", None, "Super-resolution runs: noise-augmentation level of the "
+                          "low-res input in [0, 1] (process time; 0: clean; default: the run's "
+                          "sampler.aug_level).")
+_DIRECTION = flags.DEFINE_enum("direction", None, ["a2b", "b2a"], "CycleGAN runs: translate domain A "
+                               "to B (a2b, default) or B to A.")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -93,10 +112,14 @@ def _check_counts() -> None:
     _usage(0.0 <= _STRENGTH.value <= 1.0, f"--strength must be in [0, 1], got {_STRENGTH.value}")
     _usage(_INTERP.value >= 0, f"--interpolate must be >= 0, got {_INTERP.value}")
     _usage(_JUMP.value >= 1 and _RESAMPLE.value >= 1, "--jump_length and --jump_n_sample must be >= 1")
+    _usage(_AUG.value is None or 0.0 <= _AUG.value <= 1.0, f"--aug_level must be in [0, 1], got {_AUG.value}")
+    _usage(_BASE_STEPS.value is None or _BASE_STEPS.value >= 1,
+           f"--base_steps must be >= 1, got {_BASE_STEPS.value}")
 
 
-def _labels(c, objective, family: str, takes: set):
-    """Per-sample conditioning: prompt tokens (text runs), class labels, or None."""
+def _labels(c, objective, family: str, takes: set, num_classes: int | None = None):
+    """Per-sample conditioning: prompt tokens (text runs), class labels, or None. num_classes:
+    the classes of the labels (default: the objective's; a cascade: those of either stage)."""
     tok = getattr(objective, "tokenizer", None)
     num = _NUM.value
     if _PROMPT.value and tok is None:
@@ -116,7 +139,7 @@ def _labels(c, objective, family: str, takes: set):
                 warnings.warn(f"prompt {p!r} is longer than text.max_len - 1 = {tok.max_len - 1} "
                               "words; the rest is cut")
         return tok.encode([prompts[i % len(prompts)] for i in range(num)]), prompts
-    k = objective.num_classes
+    k = objective.num_classes if num_classes is None else num_classes
     if not k:
         _usage(_CLASS.value is None and _NEG.value is None and _GUIDANCE.value is None,
                f"--class/--negative_class/--guidance need a class-conditional model; this {family} "
@@ -145,30 +168,42 @@ def _default_eta(sampler: str | None) -> float:
     return 0.0
 
 
+def _iterative(objective) -> bool:
+    """Runs the samplers of the registry (its sample forwards their **options)."""
+    params = inspect.signature(objective.sample).parameters.values()
+    return "sampler" in sample_options(objective) and any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def _choose_sampler(c, objective, family: str, state, sampler_flag, steps_flag, prefix: str = ""):
+    """(sampler, steps) of a run: the flags' values (--{prefix}sampler, --{prefix}steps) or the
+    config's, checked against the family and the run's noise table."""
+    student = getattr(objective, "student_sampler", None)
+    if student:
+        _usage(sampler_flag in (None, student), f"--{prefix}sampler: a distilled student of this "
+               f"{family} run samples with its own sampler {student!r}; leave --{prefix}sampler unset")
+        sampler = student if student in SAMPLERS else None
+        steps = steps_flag or (objective.student_steps_at(int(state.step))
+                               if hasattr(objective, "student_steps_at") else None)
+    elif _iterative(objective):
+        sampler = sampler_flag or c.sampler.name
+        _usage(sampler in SAMPLERS, f"--{prefix}sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+        T = _table_size(objective)
+        steps = steps_flag or (T if sampler == "ddpm" else c.sampler.num_steps)
+        if SAMPLERS[sampler].view == "vp":
+            _usage(steps <= T, f"--{prefix}steps must be in [1, {T}] for {sampler!r} on this "
+                               f"{family} run's {T}-entry noise table, got {steps}")
+    else:  # one-shot families, or decoders with their own step count (MaskGIT: a static int)
+        sampler, steps = None, None
+    return sampler, steps
+
+
 def _plan(c, objective, family: str, state):
     """(sampler, steps, spacing, static options) for this run, checking every given flag against
     what the family and its sampler take."""
-    params = inspect.signature(objective.sample).parameters.values()
-    # iterative: runs the samplers of the registry (its sample forwards their **options)
-    iterative = "sampler" in sample_options(objective) and any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    iterative = _iterative(objective)
     student = getattr(objective, "student_sampler", None)
-    if student:
-        _usage(_SAMPLER.value in (None, student), f"--sampler: a distilled student of this {family} "
-               f"run samples with its own sampler {student!r}; leave --sampler unset")
-        sampler = student if student in SAMPLERS else None
-        steps = _STEPS.value or (objective.student_steps_at(int(state.step))
-                                 if hasattr(objective, "student_steps_at") else None)
-    elif iterative:
-        sampler = _SAMPLER.value or c.sampler.name
-        _usage(sampler in SAMPLERS, f"--sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
-        T = _table_size(objective)
-        steps = _STEPS.value or (T if sampler == "ddpm" else c.sampler.num_steps)
-        if SAMPLERS[sampler].view == "vp":
-            _usage(steps <= T, f"--steps must be in [1, {T}] for {sampler!r} on this run's "
-                               f"{T}-entry noise table, got {steps}")
-    else:  # one-shot families, or decoders with their own step count (MaskGIT: a static int)
-        sampler, steps = None, None
+    sampler, steps = _choose_sampler(c, objective, family, state, _SAMPLER.value, _STEPS.value)
     takes = sample_options(objective, sampler)
     given = {"sampler": _SAMPLER.value, "num_steps": _STEPS.value, "eta": _ETA.value,
              "spacing": _SPACING.value, "shift": _SHIFT.value, "guidance": _GUIDANCE.value,
@@ -202,16 +237,23 @@ def main(argv):
     workdir = _WORKDIR.value
     out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
     grid = os.path.splitext(out)[0] + ".png"
-    for path in (out, grid):
-        _usage(_OVERWRITE.value or not os.path.exists(path),
-               f"{path} exists; pass --overwrite to replace it, or choose another --out")
     run_config = build.load_run_info(workdir)[0]  # checked before the checkpoint is read
+    gif = os.path.splitext(out)[0] + ".gif" if run_config.objective.name == "video" else None
+    for path in (out, grid, gif):
+        _usage(path is None or _OVERWRITE.value or not os.path.exists(path),
+               f"{path} exists; pass --overwrite to replace it, or choose another --out")
     _usage(not _PROMPT.value or run_config.objective.name in build.TEXT_OBJECTIVES,
            f"--prompt needs a text-to-image run (objective {' / '.join(build.TEXT_OBJECTIVES)}); "
            f"this is a {run_config.objective.name!r} run")
     c, objective, state, _ = load_objective_and_params(workdir, _STEP.value)
     family = c.objective.name
     sampler, steps, spacing, static, takes = _plan(c, objective, family, state)
+    _check_family_flags(family, takes)
+    if "lowres" in takes:
+        return _super_resolution(c, objective, state, family, (sampler, steps, spacing, static, takes),
+                                 out, grid)
+    if "direction" in takes:
+        return _translate(c, objective, state.ema_params, family, out, grid)
     labels, prompts = _labels(c, objective, family, takes)
     if _CONTROL.value:
         _usage("control_image" in takes, f"--control-image needs a ControlNet run; this is a {family} run")
@@ -269,15 +311,173 @@ def main(argv):
     elif labels is not None and objective.num_classes and prompts is None and first is None \
             and min(100, _NUM.value) % objective.num_classes == 0:
         ncols = objective.num_classes
+    if images.ndim == 5:  # video clips [N, T, H, W, C]: a GIF grid, and one clip per PNG row
+        return _write(out, grid, arrays, images[: max(1, 100 // images.shape[1])].reshape(
+            -1, *images.shape[2:]), images.shape[1], clips=(gif, ncols))
     shown = images[:100] if first is None else np.concatenate([first[None], images[:99]])
     _write(out, grid, arrays, shown, ncols)
 
 
-def _write(out: str, grid: str, arrays: dict, shown, ncols) -> None:
+def _write(out: str, grid: str, arrays: dict, shown, ncols, clips=None) -> None:
+    """The npz, the PNG grid of `shown`, and with clips=(path, ncols) a GIF grid of the clips."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     np.savez(out, **arrays)
     save_grid(grid, shown, ncols=ncols)
-    print(f"wrote {out} ({arrays['images'].shape}) and {grid}")
+    also = grid
+    if clips is not None:
+        from gen_jax.utils.video import save_gif
+
+        also = f"{grid} and {save_gif(clips[0], arrays['images'][:100], ncols=clips[1])}"
+    print(f"wrote {out} ({arrays['images'].shape}), {also}")
+
+
+def _given(name: str) -> bool:
+    return bool(flags.FLAGS[name].present)
+
+
+def _reject(family: str, *names: str) -> None:
+    """A usage error for the first of these flags that was given: this family does not take it."""
+    for name in names:
+        if _given(name):
+            raise app.UsageError(f"--{name}: a {family} run does not take it")
+
+
+def _check_family_flags(family: str, takes: set) -> None:
+    """The flags of one family (super-resolution, CycleGAN) are errors on the others."""
+    sr_flags = ("cascade_from", "base_sampler", "base_steps", "upscale", "aug_level")
+    if "lowres" not in takes:
+        for name in sr_flags:
+            _usage(not _given(name), f"--{name} needs a super-resolution run (objective sr); this "
+                                     f"is a {family} run")
+    if "direction" not in takes:
+        _usage(not _given("direction"), f"--direction needs a CycleGAN run (objective cyclegan); "
+                                        f"this is a {family} run")
+    _usage(not _given("negative_class") or "negative_labels" in takes,
+           f"--negative_class: a {family} run does not take it")
+    for name in ("base_sampler", "base_steps"):
+        _usage(not _given(name) or _CASCADE.value, f"--{name} needs --cascade_from (the base run)")
+    _usage(not _UPSCALE.value or _INIT.value, "--upscale needs --init-image (the image to upscale)")
+
+
+def _super_resolution(c, sr, state, family, plan, out, grid):
+    """SR runs: the SR model on the samples of a base run (--cascade_from; stage s of sample i
+    draws with fold_in(fold_in(PRNGKey(seed), i), s), as gen_jax.sr.cascade.cascade_sample with
+    per-sample keys) or on one image (--init-image --upscale, sample i with fold_in(PRNGKey(seed), i))."""
+    sampler, steps, spacing, static, takes = plan
+    _reject(family, "mask", "interpolate", "classifier_workdir", "control-image", "strength",
+            "jump_length", "jump_n_sample")
+    _usage(not (_CASCADE.value and _INIT.value), "--cascade_from and --init-image: a super-resolution "
+           "run upscales one or the other; pass one")
+    _usage(not _INIT.value or _UPSCALE.value, "--init-image on a super-resolution run needs --upscale "
+           "(img2img and inpainting are not available for sr)")
+    _usage(bool(_CASCADE.value or _INIT.value), "a super-resolution run upscales low-res inputs: pass "
+           "--cascade_from=BASE_RUN (its samples) or --init-image=PATH --upscale (one image)")
+    num, h, ch = _NUM.value, sr.lowres_size, sr.image_shape[2]
+    if _CASCADE.value:
+        base, base_params, base_plan = _cascade_base(sr)
+        classes = [k for k in (sr.num_classes, base.num_classes) if k]
+        labels, _ = _labels(c, sr, family, takes, num_classes=min(classes) if classes else 0)
+        _usage(_GUIDANCE.value is None or sr.num_classes, "--guidance: the super-resolution stage "
+               "of this cascade is not class-conditional (the base stage samples at guidance 1)")
+        bsampler, bsteps, bspacing = base_plan
+        conditional = bool(base.num_classes) and labels is not None
+        fn = sampler_fn(base, bsampler, bspacing, conditional, static_steps=bsteps)
+        low = generate(base, base_params, num=num, seed=_SEED.value, sampler=bsampler, num_steps=bsteps,
+                       eta=_default_eta(bsampler), spacing=bspacing,
+                       labels=labels if conditional else None, batch_size=_BATCH.value, fn=fn,
+                       stage=0, as_uint8=False)
+    else:
+        labels, _ = _labels(c, sr, family, takes)
+        low = np.broadcast_to(_load_lowres(_INIT.value, sr, c), (num, h, h, ch))
+    aug = c.sampler.get("aug_level", 0.0) if _AUG.value is None else _AUG.value
+    conditional = bool(sr.num_classes) and labels is not None
+    fn = sampler_fn(sr, sampler, spacing, conditional, static_steps=steps, **dict(static, aug_level=aug))
+    eta = _ETA.value if _ETA.value is not None else _default_eta(sampler)
+    images = generate(sr, state.ema_params, num=num, seed=_SEED.value, sampler=sampler, num_steps=steps,
+                      eta=eta, spacing=spacing, labels=labels if conditional else None,
+                      guidance=1.0 if _GUIDANCE.value is None else _GUIDANCE.value,
+                      batch_size=_BATCH.value, fn=fn, stage=1 if _CASCADE.value else None,
+                      cond={"lowres": np.asarray(low, np.float32)})
+    if jax.process_index() != 0:
+        return
+    lowres = to_uint8(low)
+    arrays = {"images": images, "lowres": lowres, **({} if labels is None else {"labels": labels})}
+    # rows of up to 10: the low-res inputs (nearest, at full size) above their upscaled samples
+    f, cols = sr.image_shape[0] // h, min(num, 10)
+    up = np.repeat(np.repeat(lowres, f, axis=1), sr.image_shape[1] // h, axis=2)
+    shown = np.concatenate([np.concatenate([up[i:i + cols], images[i:i + cols]])
+                            for i in range(0, min(num, 50), cols)])
+    _write(out, grid, arrays, shown, cols)
+
+
+def _cascade_base(sr):
+    """(objective, params, (sampler, steps, spacing)) of the --cascade_from run, checked:
+    an iterative family sampling from noise at the SR model's low-res shape."""
+    path = _CASCADE.value
+    base_c, base, base_state, _ = load_objective_and_params(path)
+    bfamily = base_c.objective.name
+    own_inputs = {"lowres", "control_image", "known", "images"} & sample_options(base)
+    _usage(_iterative(base) and getattr(base, "tokenizer", None) is None and not own_inputs,
+           f"--cascade_from: the base run must be an iterative image family sampling from noise "
+           f"(diffusion, flow, latent diffusion); {path} is a {bfamily} run")
+    want = (sr.lowres_size, sr.lowres_size, sr.image_shape[2])
+    _usage(tuple(base.image_shape) == want, f"--cascade_from: the base run {path} samples "
+           f"{tuple(base.image_shape)}, the super-resolution model takes low-res inputs {want}")
+    bsampler, bsteps = _choose_sampler(base_c, base, bfamily, base_state, _BASE_SAMPLER.value,
+                                       _BASE_STEPS.value, prefix="base_")
+    return base, base_state.ema_params, (bsampler, bsteps, base_c.sampler.get("spacing", "trailing"))
+
+
+def _load_lowres(spec: str, sr, c):
+    """--init-image as the SR model's low-res input [h, h, C]: an image of that size as it is,
+    any other box-downsampled from full size (a file is first resized to full size)."""
+    from gen_jax.data.lowres import downsample
+
+    h, full = sr.lowres_size, tuple(sr.image_shape)
+    low = (h, h, full[2])
+    split, _, index = spec.partition(":")
+    if not (split in ("test", "train") and index.isdigit()) and os.path.exists(spec):
+        from PIL import Image
+
+        with Image.open(spec) as img:
+            x = load_image(spec, low if img.size == (h, h) else full)
+    else:
+        x = load_image(spec, full, c.data.name, c.data.dir or None)
+    x = np.asarray(x, np.float32)
+    if x.shape == low:
+        return x
+    _usage(x.shape == full, f"--init-image {spec}: expected an image of {full} or {low}, got {x.shape}")
+    return np.asarray(downsample(x[None], h))[0]
+
+
+def _translate(c, objective, params, family, out, grid):
+    """CycleGAN runs: translate --init-image, or the first --num test images of the source domain
+    (--direction), in batches of --batch_size."""
+    from gen_jax.data import load_dataset
+
+    _reject(family, "mask", "interpolate", "classifier_workdir", "control-image", "strength",
+            "jump_length", "jump_n_sample", "class", "guidance")
+    direction = _DIRECTION.value or "a2b"
+    ch = objective.image_shape[-1]
+    source = slice(0, ch) if direction == "a2b" else slice(ch, 2 * ch)
+    if _INIT.value:  # a dataset image holds both domains' channels; a file is one image
+        x = np.asarray(load_image(_INIT.value, objective.image_shape, c.data.name, c.data.dir or None))
+        inputs = (x[..., source] if x.shape[-1] == 2 * ch else x)[None]
+    else:
+        test = load_dataset(c.data.name, c.data.dir or None, "test").images
+        _usage(_NUM.value <= len(test), f"--num: the test split of {c.data.name!r} has {len(test)} "
+                                        f"images to translate, got {_NUM.value}")
+        inputs = np.asarray(test[:_NUM.value])[..., source]
+    run = jax.jit(lambda p, x: objective.sample(p, None, images=x, direction=direction))
+    bs = _BATCH.value
+    images = np.concatenate([to_uint8(jax.device_get(run(params, inputs[i:i + bs])))
+                             for i in range(0, len(inputs), bs)])
+    if jax.process_index() != 0:
+        return
+    inputs = to_uint8(inputs)
+    arrays = {"images": images, "inputs": inputs, "direction": np.asarray(direction)}
+    pairs = np.stack([inputs[:50], images[:50]], axis=1).reshape(-1, *images.shape[1:])
+    _write(out, grid, arrays, pairs, 2 * min(len(images), 5))  # each input beside its translation
 
 
 def _interpolate(objective, params, labels, workdir, out):

@@ -57,7 +57,8 @@ def sampler_fn(objective, sampler: str | None, spacing: str | None = "trailing",
     negative_class replaces the null class in CFG. classifier: a NoisyClassifierObjective; run then
     also takes (cg_params, cg_scale) and guides toward the labels at runtime scale cg_scale.
     control: x_ref is a ControlNet run's control image. static_options: further sampler options
-    (e.g. shift). on_trace() is called each time JAX traces."""
+    (e.g. shift, aug_level). run's cond: per-sample inputs {name: [B, ...]} of objective.sample
+    (e.g. an SR run's lowres). on_trace() is called each time JAX traces."""
     mesh = mesh or sharding.make_mesh()
     if edit not in (None, "inpaint", "img2img"):
         raise ValueError(f"unknown edit {edit!r}; expected None, 'inpaint' or 'img2img'")
@@ -65,7 +66,7 @@ def sampler_fn(objective, sampler: str | None, spacing: str | None = "trailing",
 
     @partial(jax.jit, out_shardings=sharding.batch_sharding(mesh))
     def run(params, keys, labels, num_steps, eta, guidance, x_ref, mask, strength,
-            cg_params=None, cg_scale=0.0):
+            cg_params=None, cg_scale=0.0, cond=None):
         if on_trace is not None:
             on_trace()
         guide = None
@@ -79,6 +80,7 @@ def sampler_fn(objective, sampler: str | None, spacing: str | None = "trailing",
                       spacing=spacing, negative_labels=neg, guide=guide,
                       control_image=x_ref if control else None)
             kw.update(static_options)
+            kw.update(cond or {})
             kw = {k: v for k, v in kw.items() if v is not None and k in accepted}
             return objective.sample(params, keys, **kw)
         views = objective.views(params, labels, guidance, **({} if neg is None else {"negative_labels": neg}))
@@ -157,20 +159,27 @@ def time_call(fn, *args, repeats: int = 5, warmup: bool = True) -> float:
     return float(np.median(ts))
 
 
-def sample_keys(seed: int, start: int, count: int):
-    """Per-sample keys fold_in(PRNGKey(seed), i) for i in [start, start + count)."""
+def sample_keys(seed: int, start: int, count: int, stage: int | None = None):
+    """Per-sample keys fold_in(PRNGKey(seed), i) for i in [start, start + count); with stage,
+    fold_in(that key, stage): the keys of a cascade's stage (gen_jax.sr.cascade.stage_keys)."""
     base = jax.random.PRNGKey(seed)
-    return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(start, start + count)))
+    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(start, start + count))
+    if stage is not None:
+        keys = jax.vmap(lambda k: jax.random.fold_in(k, stage))(keys)
+    return np.asarray(keys)
 
 
 def generate(objective, params, *, num: int, seed: int, sampler: str | None, num_steps: int | None,
              eta: float = 0.0,
              spacing: str = "trailing", labels=None, guidance: float = 1.0, batch_size: int = 500,
              progress: bool = True, fn=None, on_batch=None, x_ref=None, mask=None, strength=0.0,
-             cg_params=None, cg_scale: float = 0.0, mesh=None):
-    """All samples as uint8 [num, H, W, C], in batches of batch_size (rounded up to the device
-    count; the last batch is padded, then cut). fn: a prebuilt sampler_fn (to reuse its
-    compilation, or for editing with x_ref/mask/strength); on_batch(seconds, batch_size) is
+             cg_params=None, cg_scale: float = 0.0, mesh=None, stage: int | None = None,
+             cond: dict | None = None, as_uint8: bool = True):
+    """All samples as uint8 [num, H, W, C] (floats in the model's range if not as_uint8), in
+    batches of batch_size (rounded up to the device count; the last batch is padded, then cut).
+    fn: a prebuilt sampler_fn (to reuse its compilation, or for editing with x_ref/mask/strength);
+    stage: the keys of a cascade stage (sample_keys); cond: per-sample inputs {name: [num, ...]}
+    given to objective.sample, batched like the labels; on_batch(seconds, batch_size) is
     called with each batch's wall time. Multi-process: every process must call it (with the same
     arguments) and every process returns all samples; let process 0 write them."""
     mesh = mesh or sharding.make_mesh()
@@ -184,16 +193,18 @@ def generate(objective, params, *, num: int, seed: int, sampler: str | None, num
     for start in tqdm(range(0, num, bs), desc=desc, disable=not progress, leave=False):
         idx = np.arange(start, start + bs)
         lab = labels[np.minimum(idx, num - 1)] if labels is not None else np.zeros((bs,), np.int32)
-        keys = sharding.put_batch(sample_keys(seed, start, bs), mesh)
+        keys = sharding.put_batch(sample_keys(seed, start, bs, stage), mesh)
         lab = sharding.put_batch(np.asarray(lab, np.int32), mesh)
+        rows = {k: sharding.put_batch(np.asarray(v)[np.minimum(idx, num - 1)], mesh)
+                for k, v in (cond or {}).items()}
         t0 = time.perf_counter()
         steps = None if num_steps is None else jnp.int32(num_steps)
         x = jax.block_until_ready(fn(params, keys, lab, steps, jnp.float32(eta),
                                      jnp.float32(guidance), x_ref, mask, jnp.float32(strength),
-                                     cg_params, jnp.float32(cg_scale)))
+                                     cg_params, jnp.float32(cg_scale), rows or None))
         if on_batch is not None:
             on_batch(time.perf_counter() - t0, bs)
         # every process gets the whole batch (its rows live on other processes' devices too)
         x = multihost_utils.process_allgather(x, tiled=True) if jax.process_count() > 1 else jax.device_get(x)
-        out.append(to_uint8(x)[: num - start])
+        out.append((to_uint8(x) if as_uint8 else np.asarray(x))[: num - start])
     return np.concatenate(out)

@@ -33,7 +33,7 @@ def get_config(variant: str = ""):
     c.train.batch_size = 16
     c.train.sample_every = 500
     c.train.num_preview = 32            # frames: num_preview // T clips
-    c.train.num_final_samples = 0       # clips are written as GIFs by experiments.video_samples
+    c.train.num_final_samples = 0       # clips: experiments.sample writes them as a GIF grid
     if variant == "standard":
         c.data.name = "moving_mnist"
         c.model.attention_resolutions = (16,)
