@@ -47,11 +47,26 @@ objective = build.objective(c, image_shape, num_classes)
 main = jax.process_index() == 0
 
 
-def fit(name, steps, mesh):
-    """Train (or resume) OUT/name to `steps` steps; returns the final state."""
+def fit(name, steps, mesh, data=None):
+    """Train (or resume) OUT/name to `steps` steps; returns the final state. data: a streamed
+    set (the grain pipeline) instead of the in-memory images."""
     print(name, f"{time.time() - T0:.1f}s", flush=True)
-    return train(objective, ds.images, ds.labels, workdir=os.path.join(OUT, name), num_steps=steps,
+    images, labels = (ds.images, ds.labels) if data is None else (data.images, data.labels)
+    return train(objective, images, labels, workdir=os.path.join(OUT, name), num_steps=steps,
                  batch_size=c.train.batch_size, seed=c.seed, ckpt_every=0, progress=False, mesh=mesh)
+
+
+def streamed():
+    """The same digits, prepared as ArrayRecord shards (by process 0, in the single mode) and
+    streamed by grain with random flips: each process reads only its rows."""
+    from gen_jax.data.prepared import prepare_source
+
+    path = os.path.join(OUT, "prepared_digits")
+    if MODE == "single":
+        prepare_source("digits", path, num_shards=2)
+    cs = default.get_config("smoke")
+    cs.data.name, cs.data.flip = f"folder:{path}", True  # a crop would change the image shape
+    return build.dataset(cs)
 
 
 def samples(params, mesh):
@@ -82,6 +97,7 @@ if MODE == "single":
          shared=samples(s1.ema_params, eight))
     save("d8", params=flat(s8.params), samples=samples(s8.ema_params, eight))
     save("f4", params=flat(fit("d8", 4, eight).params))
+    save("s8", params=flat(fit("s8", 3, eight, streamed()).params))
 elif MODE == "multi":
     assert jax.process_count() == 2 and jax.device_count() == 8, (jax.process_count(), jax.devices())
     mesh = sharding.make_mesh()
@@ -92,6 +108,7 @@ elif MODE == "multi":
          shared=samples(s1.ema_params, mesh))
     save("r4", params=flat(fit("r2", 4, mesh).params))  # resumes the 1-process checkpoint
     fit("v2", 2, mesh)  # a 2-process checkpoint for the single process to resume
+    save("sm", params=flat(fit("sm", 3, mesh, streamed()).params))  # the grain pipeline
     # feature statistics of a batch sharded over both processes: XLA reduces across them
     feats = np.random.default_rng(0).normal(3.0, 2.0, (16, 5)).astype(np.float32)
     local = sharding.put_batch(feats[sharding.local_rows(16)], mesh)

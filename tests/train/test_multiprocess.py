@@ -63,14 +63,17 @@ def test_two_processes_equal_one_process_and_resume_each_other(tmp_path):
     _check([run("multi", 4, GEN_JAX_COORDINATOR=f"localhost:{port}", GEN_JAX_NUM_PROCESSES="2",
                 GEN_JAX_PROCESS_ID=str(i)) for i in range(2)])
     _check([run("resume", 1)])
-    z = {n: np.load(tmp_path / f"{n}.npz") for n in ("d1", "d8", "m", "f4", "r4", "v4", "stats")}
+    z = {n: np.load(tmp_path / f"{n}.npz") for n in ("d1", "d8", "m", "f4", "r4", "v4", "stats", "s8", "sm")}
 
     print({k: _rel(z[a]["params"], z[b]["params"]) for k, a, b in
            [("2proc_vs_8dev", "m", "d8"), ("2proc_vs_1dev", "m", "d1"), ("resume_1to2", "r4", "f4"),
-            ("resume_2to1", "v4", "f4")]})
+            ("resume_2to1", "v4", "f4"), ("stream_2proc_vs_8dev", "sm", "s8")]})
     # parameters after 3 steps: 2 processes x 4 devices == 1 process x 8 devices == 1 device
     assert _rel(z["m"]["params"], z["d8"]["params"]) < 1e-5
     assert _rel(z["m"]["params"], z["d1"]["params"]) < 1e-5
+    # the streamed pipeline (prepared shards, random flips): each process reads its rows
+    assert _rel(z["sm"]["params"], z["s8"]["params"]) < 1e-5
+    assert _rel(z["sm"]["params"], z["m"]["params"]) > 1e-3  # the augmented batches differ
     # resume: 1 process (2 steps) -> 2 processes (to 4), and 2 processes (2) -> 1 device (to 4)
     assert _rel(z["r4"]["params"], z["f4"]["params"]) < 1e-5
     assert _rel(z["v4"]["params"], z["f4"]["params"]) < 1e-5
