@@ -201,7 +201,10 @@ def generate(objective, params, *, num: int, seed: int, sampler: str | None, num
         steps = None if num_steps is None else jnp.int32(num_steps)
         x = jax.block_until_ready(fn(params, keys, lab, steps, jnp.float32(eta),
                                      jnp.float32(guidance), x_ref, mask, jnp.float32(strength),
-                                     cg_params, jnp.float32(cg_scale), rows or None))
+                                     cg_params, jnp.float32(cg_scale),
+                                     # cond only when given: the call keeps the signature (and
+                                     # the compilation) of callers that warm fn up without it
+                                     *((rows,) if rows else ())))
         if on_batch is not None:
             on_batch(time.perf_counter() - t0, bs)
         # every process gets the whole batch (its rows live on other processes' devices too)

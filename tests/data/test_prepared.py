@@ -130,7 +130,7 @@ def test_mnist_from_the_shared_idx_files_round_trips(tmp_path, shared_data):
 
     img = shared_data / "mnist" / "t10k-images-idx3-ubyte.gz"
     if not img.exists():
-        pytest.skip(f"{img} not present")
+        pytest.fail(f"{img} not present")
     meta = prepare_source("mnist", str(tmp_path / "m"), split="test", data_dir=str(shared_data), num_shards=3)
     images, labels, _ = prepared.read_all(str(tmp_path / "m"))
     assert meta.count == 10000 and meta.shape == (28, 28, 1) and meta.num_classes == 10

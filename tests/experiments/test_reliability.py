@@ -126,7 +126,7 @@ def test_a_gan_driven_to_inf_stops_and_checkpoints_nothing_non_finite(tmp_path, 
     from experiments.train import run
 
     if not (shared_data / "mnist").exists():
-        pytest.skip("needs the shared MNIST data")
+        pytest.fail("needs the shared MNIST data")
     c = dcgan_mnist.get_config("smoke")
     c.data.dir = str(shared_data)
     c.optim.learning_rate = c.optim.d_learning_rate = 1e6

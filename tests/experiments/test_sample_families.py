@@ -3,7 +3,6 @@ generalized-diffusion run (the run whose config said "sampled by any sampler" wa
 the flow path by accident), the flags a run cannot use are errors naming the flag and the family,
 and the command's samples equal the library's."""
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from gen_jax.samplers import SAMPLERS
+from sample_driver import sample_calls  # noqa: E402  (tests/experiments/)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,33 +28,6 @@ def _train(module: str, workdir: Path):
     run(c, str(workdir), progress=False)
 
 
-# experiments.sample's main on each argv in turn, in one fresh process: one JAX start for many
-# calls, and no clash with the flags of the other commands this test process has imported
-_DRIVER = """
-import json, sys
-from absl import flags
-from experiments import sample
-out = []
-for argv in json.loads(sys.argv[1]):
-    flags.FLAGS.unparse_flags()
-    try:
-        flags.FLAGS(["sample", *argv])
-        sample.main([])
-        out.append(None)
-    except BaseException as e:
-        out.append(f"{type(e).__name__}: {e}")
-print("RESULTS " + json.dumps(out))
-"""
-
-
-def _sample_calls(argvs):
-    """[None (it ran) or the error's one line] for each argv of experiments.sample."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    r = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(argvs)], capture_output=True,
-                       text=True, cwd=REPO, env=env, timeout=900)
-    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULTS ")]
-    assert r.returncode == 0 and lines, r.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULTS "):])
 
 
 # each case names the flag and why (the sampler or the family)
@@ -79,7 +52,7 @@ def diffusion_run(tmp_path_factory):
     argvs = [[f"--workdir={wd}", f"--sampler={name}", "--steps=3", "--num=2", f"--out={name}.npz",
               "--batch_size=2"] for name in sorted(SAMPLERS)]
     argvs += [[f"--workdir={wd}", "--num=2", "--out=bad.npz", *args] for args, _ in USAGE_ERRORS]
-    results = _sample_calls(argvs)
+    results = sample_calls(argvs)
     return wd, dict(zip(sorted(SAMPLERS), results)), results[len(SAMPLERS):]
 
 
@@ -142,7 +115,7 @@ def test_sample_command_on_a_flow_workdir_matches_the_library(tmp_path):
 
 def test_sample_command_on_a_vae_workdir_decodes_prior_samples(tmp_path):
     _train("vae_default", tmp_path)
-    results = _sample_calls([[f"--workdir={tmp_path}", "--num=5", f"--out={out}", f"--batch_size={bs}"]
+    results = sample_calls([[f"--workdir={tmp_path}", "--num=5", f"--out={out}", f"--batch_size={bs}"]
                              for out, bs in (("a.npz", 5), ("b.npz", 2))]
                             + [[f"--workdir={tmp_path}", "--num=5", "--steps=3", "--out=c.npz"]])
     assert results[:2] == [None, None], results

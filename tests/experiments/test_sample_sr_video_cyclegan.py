@@ -4,15 +4,13 @@ image at the model's low-res size, video runs write a GIF of T frames, a CycleGA
 equals the objective's, and each flag a family cannot use is a one-line usage error naming it."""
 
 import importlib
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from sample_driver import sample_calls  # noqa: E402  (tests/experiments/)
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("GEN_JAX_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
@@ -20,34 +18,6 @@ HAS_MNIST_M = (DATA / "mnist").exists() and (DATA / "cifar10_jpeg").exists()
 NUM = 4
 
 
-# experiments.sample's main on each argv in turn, in one fresh process (as in
-# test_sample_families.py): one JAX start for many calls, and no clash of absl flags with the
-# other commands a test process imports
-_DRIVER = """
-import json, sys
-from absl import flags
-from experiments import sample
-out = []
-for argv in json.loads(sys.argv[1]):
-    flags.FLAGS.unparse_flags()
-    try:
-        flags.FLAGS(["sample", *argv])
-        sample.main([])
-        out.append(None)
-    except BaseException as e:
-        out.append(f"{type(e).__name__}: {e}")
-print("RESULTS " + json.dumps(out))
-"""
-
-
-def _sample_calls(argvs):
-    """[None (it ran) or the error's message] for each argv of experiments.sample."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    r = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(argvs)], capture_output=True,
-                       text=True, cwd=REPO, env=env, timeout=900)
-    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULTS ")]
-    assert r.returncode == 0 and lines, r.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULTS "):])
 
 
 def _train(module: str, workdir: Path, **fields):
@@ -111,7 +81,7 @@ def runs(tmp_path_factory):
     if cyc:
         bad += [([f"--workdir={cyc}", "--sampler=ddim"], "--sampler: a cyclegan run does not take it"),
                 ([f"--workdir={cyc}", "--class=1"], "--class: a cyclegan run does not take it")]
-    results = _sample_calls(list(ok.values()) + [[*args, "--out=bad.npz"] for args, _ in bad])
+    results = sample_calls(list(ok.values()) + [[*args, "--out=bad.npz"] for args, _ in bad])
     return {"sr": sr, "base": base, "video": video, "cyclegan": cyc,
             "ok": dict(zip(ok, results)), "bad": list(zip(bad, results[len(ok):]))}
 

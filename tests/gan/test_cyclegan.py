@@ -81,7 +81,7 @@ def test_mnist_m_blend_and_smoke_config(shared_data, tmp_path):
                                         np.array([[[[10, 20, 30], [200, 0, 255]]]], np.uint8)),
                                   [[[[10, 20, 30], [55, 255, 0]]]])
     if not (shared_data / "mnist").is_dir() or not (shared_data / "cifar10_jpeg").is_dir():
-        pytest.skip(f"MNIST / CIFAR-10 not found under {shared_data}")
+        pytest.fail(f"MNIST / CIFAR-10 not found under {shared_data}")
     from experiments.configs import cyclegan_mnist
     from experiments.train import run
     from gen_jax.data import load_dataset

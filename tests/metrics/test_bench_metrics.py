@@ -10,7 +10,7 @@ from gen_jax.metrics.feature_nets import load_feature_net
 
 def test_bench_one_rows_tables_and_plot(shared_data, tmp_path):
     if not (shared_data / "mnist").is_dir():
-        pytest.skip(f"needs {shared_data / 'mnist'}")
+        pytest.fail(f"needs {shared_data / 'mnist'}")
     net = load_feature_net("mnist_v1")
     res = bench_metrics.bench_one(net.name, "mnist", net.features, str(shared_data), num_train=64,
                                   num_test=32, kid_subsets=2, seed=0)

@@ -26,7 +26,7 @@ CASES = [("blur", 0.5), ("blur", 0.8), ("blur", 1.2), ("noise", 8), ("noise", 16
 def test_default_feature_net_passes_the_sensitivity_bars(dataset, shared_data):
     folder = shared_data / {"cifar10": "cifar10_jpeg"}.get(dataset, dataset)
     if not folder.is_dir():
-        pytest.skip(f"needs {folder}")
+        pytest.fail(f"needs {folder}")
     rng = np.random.default_rng(0)
     train = load_dataset(dataset, str(shared_data), "train").images
     test = load_dataset(dataset, str(shared_data), "test").images
