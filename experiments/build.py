@@ -329,15 +329,13 @@ DISTILL_TEACHERS = ("ddpm", "rectified_flow")  # objective names a teacher workd
 def _validate_distill(c: ml_collections.ConfigDict) -> None:
     from gen_jax.distill.consistency import LOSSES
 
-    o, s = c.objective, c.sampler
+    o, s = c.objective, parse(SamplerConfig, c.sampler, "sampler")
     check(isinstance(o.teacher_workdir, str) and bool(o.teacher_workdir), "objective.teacher_workdir",
           f"the workdir of a trained teacher (experiments.main, objective {DISTILL_TEACHERS})",
           o.teacher_workdir)
     check(o.teacher_checkpoint >= 0, "objective.teacher_checkpoint", "an int >= 0 (0: latest)",
           o.teacher_checkpoint)
     check(o.teacher_guidance >= 0, "objective.teacher_guidance", "a value >= 0", o.teacher_guidance)
-    check(s.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", s.spacing)
-    check(s.num_steps >= 1, "sampler.num_steps", "an int >= 1", s.num_steps)
     if o.name == "progressive_distill":
         check(o.rounds >= 1, "objective.rounds", "an int >= 1", o.rounds)
         check(o.teacher_steps >= 2 and o.teacher_steps % 2 ** o.rounds == 0, "objective.teacher_steps",
