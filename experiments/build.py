@@ -5,84 +5,55 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 
+from experiments.config_types import (
+    BACKBONE_FIELDS, DDPMConfig, DataConfig, GeneralDiffusionConfig, OptimConfig, RectifiedFlowConfig,
+    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, parse, parse_backbone)
+from experiments.families import ar as _ar, cyclegan as _cyclegan, maskgit as _maskgit
+from experiments.families import sr as _sr, video as _video, vqvae as _vqvae
+from experiments.workdir import load_run_info, save_run_info  # noqa: F401 (callers read them here)
 from gen_jax.data import load_dataset
-from gen_jax.diffusion.losses import PREDICTIONS
 from gen_jax.diffusion.objective import DiffusionObjective
-from gen_jax.diffusion.schedules import BETA_SCHEDULES, make_schedule
+from gen_jax.diffusion.schedules import make_schedule
 from gen_jax.nn.dit import DiT
 from gen_jax.nn.unet import UNet
 from gen_jax.samplers import SAMPLERS
-from gen_jax.samplers.common import SPACINGS
 from gen_jax.train.state import make_optimizer
 
 MODELS = {"unet": UNet, "dit": DiT}
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
-
-
-def _require(cond: bool, field: str, expected: str, found) -> None:
-    if not cond:
-        raise ValueError(f"config.{field}: expected {expected}, found {found!r}")
-
-
-def _validate_model(c: ml_collections.ConfigDict) -> None:
-    """model.name, then that network's own fields (_MODEL_VALIDATORS, at the end of this file)."""
-    _require(c.model.name in MODELS, "model.name", f"one of {sorted(MODELS)}", c.model.name)
-    _require(c.model.get("dtype", "float32") in DTYPES, "model.dtype", f"one of {sorted(DTYPES)}",
-             c.model.get("dtype"))
-    _MODEL_VALIDATORS[c.model.name](c)
-
-
-def _validate_unet(c: ml_collections.ConfigDict) -> None:
-    _require(c.model.channels >= 1, "model.channels", "a positive int", c.model.channels)
-    _require(len(c.model.channel_mult) >= 1 and all(m >= 1 for m in c.model.channel_mult),
-             "model.channel_mult", "a non-empty tuple of positive ints", c.model.channel_mult)
-    _require(0.0 <= c.model.dropout < 1.0, "model.dropout", "a value in [0, 1)", c.model.dropout)
-
-
-def _validate_discrete_diffusion(c: ml_collections.ConfigDict) -> None:
-    """The DDPM objective and its samplers (also used by the noise-conditional classifier)."""
-    _validate_model(c)
-    _require(c.objective.schedule in BETA_SCHEDULES, "objective.schedule", f"one of {BETA_SCHEDULES}", c.objective.schedule)
-    _require(c.objective.num_timesteps >= 2, "objective.num_timesteps", "an int >= 2", c.objective.num_timesteps)
-    _require(c.objective.prediction in PREDICTIONS, "objective.prediction", f"one of {PREDICTIONS}", c.objective.prediction)
-    _require(0.0 <= c.objective.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", c.objective.cond_drop_prob)
-    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
-    _require(1 <= c.sampler.num_steps <= c.objective.num_timesteps, "sampler.num_steps",
-             f"an int in [1, objective.num_timesteps={c.objective.num_timesteps}]", c.sampler.num_steps)
-    _require(c.sampler.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", c.sampler.spacing)
-    _require(c.sampler.eta >= 0, "sampler.eta", "a value >= 0", c.sampler.eta)
-
-
-def _validate_common(c: ml_collections.ConfigDict) -> None:
-    """Fields every objective shares (optim, train)."""
-    _require(c.optim.learning_rate > 0, "optim.learning_rate", "a value > 0", c.optim.learning_rate)
-    _require(0.0 <= c.optim.ema_decay < 1.0, "optim.ema_decay", "a value in [0, 1)", c.optim.ema_decay)
-    _require(c.train.steps >= 1, "train.steps", "an int >= 1", c.train.steps)
-    _require(c.train.batch_size >= 1, "train.batch_size", "an int >= 1", c.train.batch_size)
-    _require(isinstance(c.train.fsdp, int) and c.train.fsdp >= 1, "train.fsdp", "an int >= 1", c.train.fsdp)
-    _require(c.train.log_every >= 1, "train.log_every", "an int >= 1", c.train.log_every)
-    _require(c.train.ckpt_every >= 0, "train.ckpt_every", "an int >= 0", c.train.ckpt_every)
-    _require(isinstance(c.train.keep_checkpoints, int) and c.train.keep_checkpoints >= 1,
-             "train.keep_checkpoints", "an int >= 1", c.train.keep_checkpoints)
-    _require(isinstance(c.train.get("steps_per_call", 1), int) and c.train.get("steps_per_call", 1) >= 1,
-             "train.steps_per_call", "an int >= 1", c.train.get("steps_per_call"))
-    _require(c.train.get("loss_blowup_factor", 0.0) == 0 or c.train.get("loss_blowup_factor", 0.0) > 1,
-             "train.loss_blowup_factor", "0 (off) or a value > 1", c.train.get("loss_blowup_factor"))
-    _require(isinstance(c.train.num_final_samples, int) and c.train.num_final_samples >= 0,
-             "train.num_final_samples", "an int >= 0 (0: no samples.png)", c.train.num_final_samples)
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    """Check values that would otherwise fail deep inside jit, naming the field: the shared
-    sections, then the objective's own (VALIDATORS[objective.name])."""
-    _require(c.objective.name in OBJECTIVES, "objective.name", f"one of {sorted(OBJECTIVES)}", c.objective.name)
-    _validate_common(c)
-    VALIDATORS[c.objective.name](c)
+    """Check values that would otherwise fail deep inside jit, naming the field: the sections
+    every run has (typed: config_types.py), then the objective's own (FAMILIES[objective.name])."""
+    check(c.objective.name in FAMILIES, "objective.name", f"one of {sorted(FAMILIES)}", c.objective.name)
+    parse(OptimConfig, c.optim, "optim")
+    parse(TrainConfig, c.train, "train")
+    parse(DataConfig, c.data, "data")
+    FAMILIES[c.objective.name].validate(c)
+
+
+def _sections(c: ml_collections.ConfigDict, cls, samplers, extra=None):
+    """(backbone, objective, sampler) typed sections of a diffusion or flow run, the sampler's name
+    one of `samplers`; extra: section -> the fields a wrapping objective (latent, SR, video) owns."""
+    extra = extra or {}
+    m = parse_backbone(c.model, extra.get("model", ()))
+    o = parse(cls, c.objective, "objective", extra.get("objective", ()))
+    s = parse(SamplerConfig, c.sampler, "sampler", extra.get("sampler", ()))
+    check(s.name in samplers, "sampler.name", f"one of {list(samplers)}", s.name)
+    return m, o, s
+
+
+def _validate_discrete_diffusion(c: ml_collections.ConfigDict, extra=None) -> None:
+    """The DDPM objective and its samplers (also used by the noise-conditional classifier)."""
+    _, o, s = _sections(c, DDPMConfig, SAMPLERS, extra)
+    check(s.num_steps <= o.num_timesteps, "sampler.num_steps",
+          f"an int in [1, objective.num_timesteps={o.num_timesteps}]", s.num_steps)
 
 
 def dataset(c: ml_collections.ConfigDict):
@@ -104,9 +75,9 @@ def dataset(c: ml_collections.ConfigDict):
 
 def optimizer(c: ml_collections.ConfigDict):
     """(tx, learning-rate schedule) from config.optim (shared by every objective)."""
-    return make_optimizer(c.optim.learning_rate, c.optim.warmup_steps, c.optim.grad_clip or None,
-                          c.optim.weight_decay,
-                          decay_steps=c.train.steps if c.optim.cosine_decay else None)
+    opt = parse(OptimConfig, c.optim, "optim")
+    return make_optimizer(opt.learning_rate, opt.warmup_steps, opt.grad_clip or None, opt.weight_decay,
+                          decay_steps=c.train.steps if opt.cosine_decay else None)
 
 
 def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -140,69 +111,8 @@ def build_noisy_classifier(c: ml_collections.ConfigDict, image_shape, num_classe
                                     num_classes=num_classes, ema_decay=c.optim.ema_decay)
 
 
-# Registries: objective name -> builder, and -> its config validator. New families add one entry
-# to each (their builders live in this file, in a section of their own below).
-OBJECTIVES = {"ddpm": build_ddpm, "noisy_classifier": build_noisy_classifier}
-VALIDATORS = {"ddpm": _validate_discrete_diffusion, "noisy_classifier": _validate_discrete_diffusion}
-
-
-def objective(c: ml_collections.ConfigDict, image_shape, num_classes):
-    validate(c)
-    return OBJECTIVES[c.objective.name](c, image_shape, num_classes)
-
-
-# --- the run's record in its workdir: what sample.py needs to rebuild the objective ---------------
-def save_run_info(workdir: str, c: ml_collections.ConfigDict, image_shape, num_classes, class_names=None):
-    if jax.process_index() != 0:
-        return
-    os.makedirs(workdir, exist_ok=True)
-    info = {"config": json.loads(c.to_json()), "image_shape": list(image_shape),
-            "num_classes": num_classes, "class_names": list(class_names) if class_names else None}
-    with open(os.path.join(workdir, "run.json"), "w") as f:
-        json.dump(info, f, indent=1)
-
-
-# Runs of the flow family written before the one sampler registry named the flow's ODE solvers
-# "euler" / "heun"; those names now mean the Karras σ-space samplers of every family.
-_FLOW_SAMPLER_NAMES = {"euler": "rf_euler", "heun": "rf_heun"}
-
-
-def _is_flow_run(c: ml_collections.ConfigDict, workdir: str) -> bool:
-    o = c.objective
-    if o.name in ("rectified_flow", "text_rf") or o.get("base") == "rectified_flow":
-        return True
-    if o.name == "controlnet" and o.get("base_workdir"):
-        base = os.path.join(o.base_workdir, "run.json")
-        if os.path.exists(base):
-            with open(base) as f:
-                return json.load(f)["config"]["objective"]["name"] == "rectified_flow"
-    return False
-
-
-def _migrate_sampler_name(c: ml_collections.ConfigDict, workdir: str) -> None:
-    if c.sampler.get("name") in _FLOW_SAMPLER_NAMES and _is_flow_run(c, workdir):
-        c.sampler.name = _FLOW_SAMPLER_NAMES[c.sampler.name]
-
-
-def load_run_info(workdir: str):
-    path = os.path.join(workdir, "run.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found: --workdir must be a directory written by "
-                                f"experiments.main (it holds run.json and checkpoints/)")
-    with open(path) as f:
-        info = json.load(f)
-    c = ml_collections.ConfigDict(info["config"])
-    _migrate_sampler_name(c, workdir)
-    # JSON turns tuples into lists; the network wants tuples.
-    for k in ("channel_mult", "attention_resolutions"):
-        c.model[k] = tuple(c.model[k])
-    return c, tuple(info["image_shape"]), info["num_classes"], info.get("class_names")
-
-
 def image_info(ds) -> tuple:
     return tuple(ds.images.shape[1:]), ds.num_classes
-
-
 
 
 # --- gan ------------------------------------------------------------------------------------------
@@ -246,30 +156,28 @@ def _validate_gan(c: ml_collections.ConfigDict) -> None:
     from gen_jax.nn.dcgan import NORMS
 
     m, o = c.model, c.objective
-    _require(m.name in GAN_MODELS, "model.name", f"one of {sorted(GAN_MODELS)} for objective 'gan'", m.name)
-    _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    _require(m.get("d_channels", 0) >= 0, "model.d_channels", "an int >= 0 (0: model.channels)", m.get("d_channels"))
-    _require(m.z_dim >= 1, "model.z_dim", "a positive int", m.z_dim)
-    _require(m.g_norm in NORMS, "model.g_norm", f"one of {NORMS}", m.g_norm)
+    check(m.name in GAN_MODELS, "model.name", f"one of {sorted(GAN_MODELS)} for objective 'gan'", m.name)
+    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    check(m.get("d_channels", 0) >= 0, "model.d_channels", "an int >= 0 (0: model.channels)", m.get("d_channels"))
+    check(m.z_dim >= 1, "model.z_dim", "a positive int", m.z_dim)
+    check(m.g_norm in NORMS, "model.g_norm", f"one of {NORMS}", m.g_norm)
     if m.name == "stylegan2":
-        _require(m.w_dim >= 1, "model.w_dim", "a positive int", m.w_dim)
-        _require(m.mapping_layers >= 1, "model.mapping_layers", "an int >= 1", m.mapping_layers)
-        _require(0.0 <= m.style_mixing_prob <= 1.0, "model.style_mixing_prob", "a value in [0, 1]", m.style_mixing_prob)
-        _require(0.0 <= m.w_avg_beta < 1.0, "model.w_avg_beta", "a value in [0, 1)", m.w_avg_beta)
-    _require(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
-    _require(isinstance(o.n_critic, int) and o.n_critic >= 1, "objective.n_critic", "an int >= 1", o.n_critic)
-    _require(o.gp_weight >= 0, "objective.gp_weight", "a value >= 0", o.gp_weight)
-    _require(o.r1_gamma >= 0, "objective.r1_gamma", "a value >= 0", o.r1_gamma)
+        check(m.w_dim >= 1, "model.w_dim", "a positive int", m.w_dim)
+        check(m.mapping_layers >= 1, "model.mapping_layers", "an int >= 1", m.mapping_layers)
+        check(0.0 <= m.style_mixing_prob <= 1.0, "model.style_mixing_prob", "a value in [0, 1]", m.style_mixing_prob)
+        check(0.0 <= m.w_avg_beta < 1.0, "model.w_avg_beta", "a value in [0, 1)", m.w_avg_beta)
+    check(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
+    check(isinstance(o.n_critic, int) and o.n_critic >= 1, "objective.n_critic", "an int >= 1", o.n_critic)
+    check(o.gp_weight >= 0, "objective.gp_weight", "a value >= 0", o.gp_weight)
+    check(o.r1_gamma >= 0, "objective.r1_gamma", "a value >= 0", o.r1_gamma)
     try:
         parse_policy(o.get("diffaugment", ""))
     except ValueError as e:
         raise ValueError(f"config.objective.diffaugment: {e}") from None
-    _require(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
-    _require(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
-    _require(0.0 <= c.optim.b2 < 1.0, "optim.b2", "a value in [0, 1)", c.optim.b2)
+    check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
     psi = c.sampler.get("truncation", 1.0)
-    _require(psi == 1.0 or m.name == "stylegan2", "sampler.truncation",
-             "1.0 (truncation needs model.name 'stylegan2')", psi)
+    check(psi == 1.0 or m.name == "stylegan2", "sampler.truncation",
+          "1.0 (truncation needs model.name 'stylegan2')", psi)
 
 
 def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -305,22 +213,9 @@ def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
                         truncation=c.sampler.get("truncation", 1.0))
 
 
-OBJECTIVES["gan"] = build_gan
-VALIDATORS["gan"] = _validate_gan
 # --- rectified flow ---------------------------------------------------------------------------
-def _validate_rectified_flow(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
-
-    _validate_model(c)
-    o = c.objective
-    _require(o.time_sampling in TIME_SAMPLINGS, "objective.time_sampling", f"one of {TIME_SAMPLINGS}", o.time_sampling)
-    _require(o.logit_scale > 0, "objective.logit_scale", "a value > 0", o.logit_scale)
-    _require(o.shift > 0, "objective.shift", "a value > 0", o.shift)
-    _require(o.time_scale > 0, "objective.time_scale", "a value > 0", o.time_scale)
-    _require(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
-    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
-    _require(c.sampler.num_steps >= 1, "sampler.num_steps", "an int >= 1", c.sampler.num_steps)
-    _require(c.sampler.shift > 0, "sampler.shift", "a value > 0", c.sampler.shift)
+def _validate_rectified_flow(c: ml_collections.ConfigDict, extra=None) -> None:
+    _sections(c, RectifiedFlowConfig, SAMPLERS, extra)
 
 
 def build_rectified_flow(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -341,56 +236,25 @@ def build_rectified_flow(c: ml_collections.ConfigDict, image_shape, num_classes)
                          ema_decay=c.optim.ema_decay, sample_shift=c.sampler.shift)
 
 
-OBJECTIVES["rectified_flow"] = build_rectified_flow
-VALIDATORS["rectified_flow"] = _validate_rectified_flow
-# --- networks: config.model -> module, one builder and one validator per MODELS entry -------------
-# UNet options that only imported checkpoints set (experiments/import_diffusers.py); a config
-# without them builds gen_jax's own U-Net.
-UNET_IMPORT_OPTIONS = ("out_channels", "time_flip_sin_to_cos", "time_freq_shift", "time_scale_shift",
-                       "norm_groups", "norm_eps", "attention_head_dim", "downsample_padding")
-
-
-def _build_unet(m: ml_collections.ConfigDict, image_shape, num_classes):
-    # Attention runs at feature-map sizes; levels halve H from image_shape[0].
-    return UNet(channels=m.channels, channel_mult=tuple(m.channel_mult), num_res_blocks=m.num_res_blocks,
-                attention_resolutions=tuple(m.attention_resolutions), num_heads=m.num_heads,
-                dropout=m.dropout, num_classes=num_classes, dtype=_compute_dtype(m),
-                **{k: m[k] for k in UNET_IMPORT_OPTIONS if k in m})
-
-
-def _compute_dtype(m: ml_collections.ConfigDict):
+# --- networks: config.model -> module (config_types.UNetConfig | DiTConfig) ----------------------
+def _compute_dtype(m):
     """None (flax's default, float32) or bfloat16 compute; parameters stay float32 either way."""
-    name = m.get("dtype", "float32")
-    return None if name == "float32" else DTYPES[name]
-
-
-def _build_dit(m: ml_collections.ConfigDict, image_shape, num_classes):
-    h, w = image_shape[:2]
-    _require(h % m.patch_size == 0 and w % m.patch_size == 0, "model.patch_size",
-             f"a divisor of the image size {h}x{w}", m.patch_size)
-    return DiT(patch_size=m.patch_size, hidden_size=m.hidden_size, depth=m.depth,
-               num_heads=m.num_heads, dropout=m.dropout, num_classes=num_classes,
-               dtype=_compute_dtype(m))
-
-
-def _validate_dit(c: ml_collections.ConfigDict) -> None:
-    m = c.model
-    _require(m.patch_size >= 1, "model.patch_size", "a positive int", m.patch_size)
-    _require(m.depth >= 1, "model.depth", "a positive int", m.depth)
-    _require(m.num_heads >= 1, "model.num_heads", "a positive int", m.num_heads)
-    _require(m.hidden_size >= 4 and m.hidden_size % 4 == 0 and m.hidden_size % m.num_heads == 0,
-             "model.hidden_size", f"a multiple of 4 and of model.num_heads={m.num_heads}", m.hidden_size)
-    _require(0.0 <= m.dropout < 1.0, "model.dropout", "a value in [0, 1)", m.dropout)
-
-
-_MODEL_BUILDERS = {"unet": _build_unet, "dit": _build_dit}
-_MODEL_VALIDATORS = {"unet": _validate_unet, "dit": _validate_dit}
+    return None if m.get("dtype", "float32") == "float32" else getattr(jnp, m["dtype"])
 
 
 def network(c: ml_collections.ConfigDict, image_shape, num_classes=None):
     """The network named by config.model.name, for images of image_shape (H, W, C)."""
-    _validate_model(c)
-    return _MODEL_BUILDERS[c.model.name](c.model, tuple(image_shape), num_classes)
+    m = parse_backbone(c.model, set(c.model) - BACKBONE_FIELDS)  # validate() saw the rest
+    dtype = None if m.dtype == "float32" else getattr(jnp, m.dtype)
+    if m.name == "unet":  # attention runs at feature-map sizes; levels halve H from image_shape[0]
+        return UNet(channels=m.channels, channel_mult=tuple(m.channel_mult), num_res_blocks=m.num_res_blocks,
+                    attention_resolutions=tuple(m.attention_resolutions), num_heads=m.num_heads,
+                    dropout=m.dropout, num_classes=num_classes, dtype=dtype, **m.import_options())
+    h, w = image_shape[:2]
+    check(h % m.patch_size == 0 and w % m.patch_size == 0, "model.patch_size",
+          f"a divisor of the image size {h}x{w}", m.patch_size)
+    return DiT(patch_size=m.patch_size, hidden_size=m.hidden_size, depth=m.depth, num_heads=m.num_heads,
+               dropout=m.dropout, num_classes=num_classes, dtype=dtype)
 
 
 # --- vae ------------------------------------------------------------------------------------------
@@ -398,14 +262,14 @@ def _validate_vae(c: ml_collections.ConfigDict) -> None:
     from gen_jax.vae.objective import LIKELIHOODS
 
     m, o = c.model, c.objective
-    _require(m.name == "vae", "model.name", "'vae' (objective.name is 'vae')", m.name)
-    _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    _require(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-             "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
-    _require(m.latent_dim >= 1, "model.latent_dim", "a positive int", m.latent_dim)
-    _require(o.likelihood in LIKELIHOODS, "objective.likelihood", f"one of {LIKELIHOODS}", o.likelihood)
-    _require(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
-    _require(o.obs_sigma > 0, "objective.obs_sigma", "a value > 0", o.obs_sigma)
+    check(m.name == "vae", "model.name", "'vae' (objective.name is 'vae')", m.name)
+    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
+          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check(m.latent_dim >= 1, "model.latent_dim", "a positive int", m.latent_dim)
+    check(o.likelihood in LIKELIHOODS, "objective.likelihood", f"one of {LIKELIHOODS}", o.likelihood)
+    check(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
+    check(o.obs_sigma > 0, "objective.obs_sigma", "a value > 0", o.obs_sigma)
 
 
 def build_vae(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -416,19 +280,15 @@ def build_vae(c: ml_collections.ConfigDict, image_shape, num_classes):
     del num_classes
     h, w = image_shape[:2]
     f = 2 ** len(c.model.channel_mult)
-    _require(h % f == 0 and w % f == 0, "model.channel_mult",
-             f"at most as many levels as halvings of the image size {h}x{w} (2^levels must divide it)",
-             c.model.channel_mult)
+    check(h % f == 0 and w % f == 0, "model.channel_mult",
+          f"at most as many levels as halvings of the image size {h}x{w} (2^levels must divide it)",
+          c.model.channel_mult)
     model = VAE(tuple(image_shape), c.model.channels, tuple(c.model.channel_mult), c.model.latent_dim)
     tx, lr = optimizer(c)
     o = c.objective
     return VAEObjective(model=model, image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
                         beta=o.beta, likelihood=o.likelihood, obs_sigma=o.obs_sigma,
                         ema_decay=c.optim.ema_decay)
-
-
-OBJECTIVES["vae"] = build_vae
-VALIDATORS["vae"] = _validate_vae
 
 
 # --- evaluation during training (train.eval_every) ------------------------------------------------
@@ -442,14 +302,10 @@ def evaluator(c: ml_collections.ConfigDict, ds, sample, mesh=None):
     from gen_jax.metrics.feature_nets import load_feature_net, weights_path
     from gen_jax.train.evaluation import make_evaluator, real_reference
 
-    t = c.train
-    every = t.get("eval_every", 0)
-    _require(isinstance(every, int) and every >= 0, "train.eval_every", "an int >= 0", every)
+    t = parse(TrainConfig, c.train, "train")
+    every = t.eval_every
     if not every:
         return None
-    _require(t.eval_samples > 3, "train.eval_samples", "an int > 3 (k-NN precision/recall, k = 3)",
-             t.eval_samples)
-    _require(t.eval_real > 3, "train.eval_real", "an int > 3", t.eval_real)
     path = weights_path(ds.name)
     if not os.path.exists(path):
         if jax.process_index() == 0:
@@ -473,29 +329,27 @@ DISTILL_TEACHERS = ("ddpm", "rectified_flow")  # objective names a teacher workd
 def _validate_distill(c: ml_collections.ConfigDict) -> None:
     from gen_jax.distill.consistency import LOSSES
 
-    o, s = c.objective, c.sampler
-    _require(isinstance(o.teacher_workdir, str) and bool(o.teacher_workdir), "objective.teacher_workdir",
-             f"the workdir of a trained teacher (experiments.main, objective {DISTILL_TEACHERS})",
-             o.teacher_workdir)
-    _require(o.teacher_checkpoint >= 0, "objective.teacher_checkpoint", "an int >= 0 (0: latest)",
-             o.teacher_checkpoint)
-    _require(o.teacher_guidance >= 0, "objective.teacher_guidance", "a value >= 0", o.teacher_guidance)
-    _require(s.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", s.spacing)
-    _require(s.num_steps >= 1, "sampler.num_steps", "an int >= 1", s.num_steps)
+    o, s = c.objective, parse(SamplerConfig, c.sampler, "sampler")
+    check(isinstance(o.teacher_workdir, str) and bool(o.teacher_workdir), "objective.teacher_workdir",
+          f"the workdir of a trained teacher (experiments.main, objective {DISTILL_TEACHERS})",
+          o.teacher_workdir)
+    check(o.teacher_checkpoint >= 0, "objective.teacher_checkpoint", "an int >= 0 (0: latest)",
+          o.teacher_checkpoint)
+    check(o.teacher_guidance >= 0, "objective.teacher_guidance", "a value >= 0", o.teacher_guidance)
     if o.name == "progressive_distill":
-        _require(o.rounds >= 1, "objective.rounds", "an int >= 1", o.rounds)
-        _require(o.teacher_steps >= 2 and o.teacher_steps % 2 ** o.rounds == 0, "objective.teacher_steps",
-                 f"a multiple of 2**objective.rounds = {2 ** o.rounds}", o.teacher_steps)
-        _require(c.train.steps % o.rounds == 0, "train.steps",
-                 f"a multiple of objective.rounds = {o.rounds} (steps per round)", c.train.steps)
-        _require(s.name in ("", "ddim", "rf_euler"), "sampler.name",
-                 "'' (the student's: ddim for a ddpm teacher, rf_euler for a flow teacher), 'ddim' or 'rf_euler'", s.name)
+        check(o.rounds >= 1, "objective.rounds", "an int >= 1", o.rounds)
+        check(o.teacher_steps >= 2 and o.teacher_steps % 2 ** o.rounds == 0, "objective.teacher_steps",
+              f"a multiple of 2**objective.rounds = {2 ** o.rounds}", o.teacher_steps)
+        check(c.train.steps % o.rounds == 0, "train.steps",
+              f"a multiple of objective.rounds = {o.rounds} (steps per round)", c.train.steps)
+        check(s.name in ("", "ddim", "rf_euler"), "sampler.name",
+              "'' (the student's: ddim for a ddpm teacher, rf_euler for a flow teacher), 'ddim' or 'rf_euler'", s.name)
     else:
-        _require(o.num_scales >= 1, "objective.num_scales", "an int >= 1", o.num_scales)
-        _require(o.sigma_data > 0, "objective.sigma_data", "a value > 0", o.sigma_data)
-        _require(0.0 <= o.target_ema < 1.0, "objective.target_ema", "a value in [0, 1)", o.target_ema)
-        _require(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
-        _require(s.name in ("", "consistency"), "sampler.name", "'' or 'consistency'", s.name)
+        check(o.num_scales >= 1, "objective.num_scales", "an int >= 1", o.num_scales)
+        check(o.sigma_data > 0, "objective.sigma_data", "a value > 0", o.sigma_data)
+        check(0.0 <= o.target_ema < 1.0, "objective.target_ema", "a value in [0, 1)", o.target_ema)
+        check(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
+        check(s.name in ("", "consistency"), "sampler.name", "'' or 'consistency'", s.name)
 
 
 def _load_teacher(c: ml_collections.ConfigDict, image_shape):
@@ -507,11 +361,11 @@ def _load_teacher(c: ml_collections.ConfigDict, image_shape):
         raise FileNotFoundError(f"config.objective.teacher_workdir: {o.teacher_workdir!r} holds no "
                                 f"run.json; train the teacher first with experiments.main")
     c_t, teacher, state, _ = load_objective_and_params(o.teacher_workdir, o.teacher_checkpoint or None)
-    _require(c_t.objective.name in DISTILL_TEACHERS, "objective.teacher_workdir",
-             f"a run of objective {DISTILL_TEACHERS}", f"{o.teacher_workdir} ({c_t.objective.name})")
-    _require(c_t.data.name == c.data.name and tuple(teacher.image_shape) == tuple(image_shape),
-             "data.name", f"the teacher's dataset {c_t.data.name!r} {tuple(teacher.image_shape)}",
-             f"{c.data.name} {tuple(image_shape)}")
+    check(c_t.objective.name in DISTILL_TEACHERS, "objective.teacher_workdir",
+          f"a run of objective {DISTILL_TEACHERS}", f"{o.teacher_workdir} ({c_t.objective.name})")
+    check(c_t.data.name == c.data.name and tuple(teacher.image_shape) == tuple(image_shape),
+          "data.name", f"the teacher's dataset {c_t.data.name!r} {tuple(teacher.image_shape)}",
+          f"{c.data.name} {tuple(image_shape)}")
     return teacher, state.ema_params
 
 
@@ -537,42 +391,16 @@ def build_distill(c: ml_collections.ConfigDict, image_shape, num_classes):
                                        sample_steps=c.sampler.num_steps)
 
 
-OBJECTIVES["progressive_distill"] = build_distill
-OBJECTIVES["consistency_distill"] = build_distill
-VALIDATORS["progressive_distill"] = _validate_distill
-VALIDATORS["consistency_distill"] = _validate_distill
-
-
 # --- generalized diffusion (objective.name "diffusion": any process × any prediction) -------------
+def _validate_general_diffusion(c: ml_collections.ConfigDict, extra=None) -> None:
+    from gen_jax.diffusion.general_objective import ALL_SAMPLERS
+
+    _sections(c, GeneralDiffusionConfig, ALL_SAMPLERS, extra)
+
+
 def _process_args(o: ml_collections.ConfigDict) -> dict:
     """The fields of config.objective that parametrise objective.process."""
-    fields = {"vp_sde": ("beta_min", "beta_max"), "ve_sde": ("sigma_min", "sigma_max"),
-              "ddpm_linear": ("num_timesteps",), "ddpm_cosine": ("num_timesteps",),
-              "edm": ("sigma_min", "sigma_max", "rho")}
-    return {k: o[k] for k in fields.get(o.process, ())}
-
-
-def _validate_general_diffusion(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.diffusion.general_objective import ALL_SAMPLERS
-    from gen_jax.diffusion.process import PREDICTIONS as GENERAL_PREDICTIONS, PROCESSES
-    from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
-
-    _validate_model(c)
-    o = c.objective
-    _require(o.process in PROCESSES, "objective.process", f"one of {list(PROCESSES)}", o.process)
-    _require(o.prediction in GENERAL_PREDICTIONS, "objective.prediction", f"one of {GENERAL_PREDICTIONS}", o.prediction)
-    _require(o.time_sampling in TIME_SAMPLINGS, "objective.time_sampling", f"one of {TIME_SAMPLINGS}", o.time_sampling)
-    _require(o.logit_scale > 0, "objective.logit_scale", "a value > 0", o.logit_scale)
-    _require(o.shift > 0, "objective.shift", "a value > 0", o.shift)
-    _require(o.time_scale > 0, "objective.time_scale", "a value > 0", o.time_scale)
-    _require(0 <= o.beta_min < o.beta_max, "objective.beta_max", f"a value > objective.beta_min={o.beta_min} >= 0", o.beta_max)
-    _require(0 < o.sigma_min < o.sigma_max, "objective.sigma_max", f"a value > objective.sigma_min={o.sigma_min} > 0", o.sigma_max)
-    _require(o.num_timesteps >= 2, "objective.num_timesteps", "an int >= 2", o.num_timesteps)
-    _require(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
-    _require(c.sampler.name in ALL_SAMPLERS, "sampler.name", f"one of {list(ALL_SAMPLERS)}", c.sampler.name)
-    _require(c.sampler.num_steps >= 1, "sampler.num_steps", "an int >= 1", c.sampler.num_steps)
-    _require(c.sampler.spacing in SPACINGS, "sampler.spacing", f"one of {SPACINGS}", c.sampler.spacing)
-    _require(c.sampler.shift > 0, "sampler.shift", "a value > 0", c.sampler.shift)
+    return {k: o[k] for k in PROCESS_FIELDS.get(o.process, ())}
 
 
 def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -596,32 +424,26 @@ def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_class
         preview_sampler=c.sampler.name, preview_steps=c.sampler.num_steps)
 
 
-OBJECTIVES["diffusion"] = build_general_diffusion
-VALIDATORS["diffusion"] = _validate_general_diffusion
-
-
 # --- latent diffusion: the KL autoencoder, and DDPM / rectified flow on its latents ---------------
 def _validate_autoencoder(c: ml_collections.ConfigDict) -> None:
     from gen_jax.gan.losses import LOSSES
     from gen_jax.latent.autoencoder import RECONSTRUCTIONS
 
     m, o = c.model, c.objective
-    _require(m.name == "autoencoder_kl", "model.name", "'autoencoder_kl' (objective.name is 'autoencoder_kl')", m.name)
-    _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    _require(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-             "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
-    _require(m.num_res_blocks >= 1, "model.num_res_blocks", "a positive int", m.num_res_blocks)
-    _require(m.latent_channels >= 1, "model.latent_channels", "a positive int", m.latent_channels)
-    _require(m.d_channels >= 1, "model.d_channels", "a positive int", m.d_channels)
-    _require(m.d_layers >= 1, "model.d_layers", "a positive int", m.d_layers)
-    _require(o.reconstruction in RECONSTRUCTIONS, "objective.reconstruction", f"one of {RECONSTRUCTIONS}", o.reconstruction)
-    _require(o.kl_weight >= 0, "objective.kl_weight", "a value >= 0", o.kl_weight)
-    _require(o.disc_loss in LOSSES[:3], "objective.disc_loss", f"one of {LOSSES[:3]}", o.disc_loss)
-    _require(isinstance(o.disc_start, int) and o.disc_start >= 0, "objective.disc_start", "an int >= 0", o.disc_start)
-    _require(o.disc_weight >= 0, "objective.disc_weight", "a value >= 0", o.disc_weight)
-    _require(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
-    _require(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
-    _require(0.0 <= c.optim.b2 < 1.0, "optim.b2", "a value in [0, 1)", c.optim.b2)
+    check(m.name == "autoencoder_kl", "model.name", "'autoencoder_kl' (objective.name is 'autoencoder_kl')", m.name)
+    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
+          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check(m.num_res_blocks >= 1, "model.num_res_blocks", "a positive int", m.num_res_blocks)
+    check(m.latent_channels >= 1, "model.latent_channels", "a positive int", m.latent_channels)
+    check(m.d_channels >= 1, "model.d_channels", "a positive int", m.d_channels)
+    check(m.d_layers >= 1, "model.d_layers", "a positive int", m.d_layers)
+    check(o.reconstruction in RECONSTRUCTIONS, "objective.reconstruction", f"one of {RECONSTRUCTIONS}", o.reconstruction)
+    check(o.kl_weight >= 0, "objective.kl_weight", "a value >= 0", o.kl_weight)
+    check(o.disc_loss in LOSSES[:3], "objective.disc_loss", f"one of {LOSSES[:3]}", o.disc_loss)
+    check(isinstance(o.disc_start, int) and o.disc_start >= 0, "objective.disc_start", "an int >= 0", o.disc_start)
+    check(o.disc_weight >= 0, "objective.disc_weight", "a value >= 0", o.disc_weight)
+    check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
 
 
 def _autoencoder_modules(m: ml_collections.ConfigDict, image_shape):
@@ -629,8 +451,8 @@ def _autoencoder_modules(m: ml_collections.ConfigDict, image_shape):
 
     h, w = image_shape[:2]
     f = downsample_factor(m.channel_mult)
-    _require(h % f == 0 and w % f == 0, "model.channel_mult",
-             f"a level count whose downsampling 2^(levels-1) divides the image size {h}x{w}", m.channel_mult)
+    check(h % f == 0 and w % f == 0, "model.channel_mult",
+          f"a level count whose downsampling 2^(levels-1) divides the image size {h}x{w}", m.channel_mult)
     return (AutoencoderKL(tuple(image_shape), m.channels, tuple(m.channel_mult), m.num_res_blocks,
                           m.latent_channels),
             PatchDiscriminator(m.d_channels, m.d_layers))
@@ -658,17 +480,19 @@ def build_autoencoder(c: ml_collections.ConfigDict, image_shape, num_classes):
 
 
 LATENT_BASES = ("ddpm", "rectified_flow")
+# the fields of config.objective that latent diffusion adds to its base objective's
+LATENT_FIELDS = ("base", "autoencoder_workdir", "latent_scale", "scale_batch", "sample_posterior")
 
 
 def _validate_latent_diffusion(c: ml_collections.ConfigDict) -> None:
     o = c.objective
-    _require(o.base in LATENT_BASES, "objective.base", f"one of {LATENT_BASES}", o.base)
-    _require(bool(o.autoencoder_workdir) and os.path.exists(os.path.join(o.autoencoder_workdir, "run.json")),
-             "objective.autoencoder_workdir", "the workdir of a trained autoencoder_kl run (with run.json)",
-             o.autoencoder_workdir)
-    _require(o.latent_scale >= 0, "objective.latent_scale", "a value >= 0 (0: estimate from data)", o.latent_scale)
-    _require(o.scale_batch >= 2, "objective.scale_batch", "an int >= 2", o.scale_batch)
-    VALIDATORS[o.base](c)
+    check(o.base in LATENT_BASES, "objective.base", f"one of {LATENT_BASES}", o.base)
+    check(bool(o.autoencoder_workdir) and os.path.exists(os.path.join(o.autoencoder_workdir, "run.json")),
+          "objective.autoencoder_workdir", "the workdir of a trained autoencoder_kl run (with run.json)",
+          o.autoencoder_workdir)
+    check(o.latent_scale >= 0, "objective.latent_scale", "a value >= 0 (0: estimate from data)", o.latent_scale)
+    check(o.scale_batch >= 2, "objective.scale_batch", "an int >= 2", o.scale_batch)
+    FAMILIES[o.base].validate(c, {"objective": LATENT_FIELDS})
 
 
 def latent_scale_of(ae_workdir: str, objective, params, step: int, c: ml_collections.ConfigDict) -> float:
@@ -705,23 +529,17 @@ def build_latent_diffusion(c: ml_collections.ConfigDict, image_shape, num_classe
 
     o = c.objective
     _, ae, ae_state, _ = load_objective_and_params(o.autoencoder_workdir)
-    _require(isinstance(ae, AutoencoderObjective), "objective.autoencoder_workdir",
-             "the workdir of an autoencoder_kl run", f"{o.autoencoder_workdir} ({type(ae).__name__})")
-    _require(tuple(ae.image_shape) == tuple(image_shape), "objective.autoencoder_workdir",
-             f"an autoencoder of images {tuple(image_shape)} (config.data.name={c.data.name!r})",
-             f"{o.autoencoder_workdir} (images {tuple(ae.image_shape)})")
+    check(isinstance(ae, AutoencoderObjective), "objective.autoencoder_workdir",
+          "the workdir of an autoencoder_kl run", f"{o.autoencoder_workdir} ({type(ae).__name__})")
+    check(tuple(ae.image_shape) == tuple(image_shape), "objective.autoencoder_workdir",
+          f"an autoencoder of images {tuple(image_shape)} (config.data.name={c.data.name!r})",
+          f"{o.autoencoder_workdir} (images {tuple(ae.image_shape)})")
     params = ae_state.ema_params
     scale = o.latent_scale or latent_scale_of(o.autoencoder_workdir, ae, params,
                                               int(jax.device_get(ae_state.step)), c)
-    inner = OBJECTIVES[o.base](c, ae.latent_shape, num_classes)
+    inner = FAMILIES[o.base].build(c, ae.latent_shape, num_classes)
     return LatentDiffusionObjective(inner=inner, autoencoder=ae, ae_params=params, scale=scale,
                                     sample_posterior=o.sample_posterior)
-
-
-OBJECTIVES["autoencoder_kl"] = build_autoencoder
-VALIDATORS["autoencoder_kl"] = _validate_autoencoder
-OBJECTIVES["latent_diffusion"] = build_latent_diffusion
-VALIDATORS["latent_diffusion"] = _validate_latent_diffusion
 
 
 # --- text-to-image --------------------------------------------------------------------------------
@@ -730,16 +548,16 @@ TEXT_OBJECTIVES = {"text_ddpm": "ddpm", "text_rf": "rectified_flow"}
 
 
 def _validate_text(c: ml_collections.ConfigDict) -> None:
-    VALIDATORS[TEXT_OBJECTIVES[c.objective.name]](c)
+    FAMILIES[TEXT_OBJECTIVES[c.objective.name]].validate(c)
     t = c.get("text")
-    _require(t is not None, "text", "a section (experiments/configs/text_cifar10.py: text_section)", t)
-    _require(not c.model.class_conditional, "model.class_conditional",
-             "False for a text-to-image run (the caption is the condition)", c.model.class_conditional)
-    _require(isinstance(t.max_len, int) and t.max_len >= 2, "text.max_len", "an int >= 2 (<bos> + a word)", t.max_len)
-    _require(t.num_heads >= 1, "text.num_heads", "a positive int", t.num_heads)
-    _require(t.width >= 1 and t.width % t.num_heads == 0, "text.width",
-             f"a positive multiple of text.num_heads={t.num_heads}", t.width)
-    _require(t.depth >= 0, "text.depth", "an int >= 0", t.depth)
+    check(t is not None, "text", "a section (experiments/configs/text_cifar10.py: text_section)", t)
+    check(not c.model.class_conditional, "model.class_conditional",
+          "False for a text-to-image run (the caption is the condition)", c.model.class_conditional)
+    check(isinstance(t.max_len, int) and t.max_len >= 2, "text.max_len", "an int >= 2 (<bos> + a word)", t.max_len)
+    check(t.num_heads >= 1, "text.num_heads", "a positive int", t.num_heads)
+    check(t.width >= 1 and t.width % t.num_heads == 0, "text.width",
+          f"a positive multiple of text.num_heads={t.num_heads}", t.width)
+    check(t.depth >= 0, "text.depth", "an int >= 0", t.depth)
 
 
 def text_tokenizer(c: ml_collections.ConfigDict):
@@ -787,7 +605,7 @@ def build_text(c: ml_collections.ConfigDict, image_shape, num_classes):
     del num_classes
     t = c.text
     tok = text_tokenizer(c)
-    base = OBJECTIVES[TEXT_OBJECTIVES[c.objective.name]](c, image_shape, None)
+    base = FAMILIES[TEXT_OBJECTIVES[c.objective.name]].build(c, image_shape, None)
     encoder = TextEncoder(tok.vocab_size, tok.max_len, t.width, t.depth, t.num_heads)
     model = TextConditioned(base.model.clone(cross_attention=True), encoder)
     cls = TextDiffusionObjective if c.objective.name == "text_ddpm" else TextFlowObjective
@@ -795,11 +613,6 @@ def build_text(c: ml_collections.ConfigDict, image_shape, num_classes):
     fields.update(model=model, num_classes=None, cond_drop_prob=c.objective.cond_drop_prob,
                   tokenizer=tok, preview_prompts=tuple(t.preview_prompts))
     return cls(**fields)
-
-
-for _name in TEXT_OBJECTIVES:
-    OBJECTIVES[_name] = build_text
-    VALIDATORS[_name] = _validate_text
 
 
 # --- controlnet -----------------------------------------------------------------------------------
@@ -810,22 +623,22 @@ def _validate_controlnet(c: ml_collections.ConfigDict) -> None:
     from gen_jax.utils.conditions import CONDITIONS
 
     o = c.objective
-    _require(bool(o.base_workdir), "objective.base_workdir",
-             f"the workdir of a trained U-Net run (objective {CONTROLNET_BASES})", o.base_workdir)
-    _require(o.base_step >= 0, "objective.base_step", "an int >= 0 (0: latest)", o.base_step)
-    _require(o.condition in CONDITIONS, "objective.condition", f"one of {sorted(CONDITIONS)}", o.condition)
-    _require(c.model.hint_channels >= 1, "model.hint_channels", "a positive int", c.model.hint_channels)
+    check(bool(o.base_workdir), "objective.base_workdir",
+          f"the workdir of a trained U-Net run (objective {CONTROLNET_BASES})", o.base_workdir)
+    check(o.base_step >= 0, "objective.base_step", "an int >= 0 (0: latest)", o.base_step)
+    check(o.condition in CONDITIONS, "objective.condition", f"one of {sorted(CONDITIONS)}", o.condition)
+    check(c.model.hint_channels >= 1, "model.hint_channels", "a positive int", c.model.hint_channels)
     try:
         bc, _, _, _ = load_run_info(o.base_workdir)
     except FileNotFoundError as e:
         raise ValueError(f"config.objective.base_workdir: {e}") from None
-    _require(bc.objective.name in CONTROLNET_BASES, "objective.base_workdir",
-             f"a run with objective.name in {CONTROLNET_BASES}", bc.objective.name)
-    _require(bc.model.name == "unet", "objective.base_workdir", "a run with model.name 'unet'", bc.model.name)
-    _require(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
+    check(bc.objective.name in CONTROLNET_BASES, "objective.base_workdir",
+          f"a run with objective.name in {CONTROLNET_BASES}", bc.objective.name)
+    check(bc.model.name == "unet", "objective.base_workdir", "a run with model.name 'unet'", bc.model.name)
+    check(c.sampler.name in SAMPLERS, "sampler.name", f"one of {list(SAMPLERS)}", c.sampler.name)
     if bc.objective.name != "rectified_flow":
         T = bc.objective.num_timesteps
-        _require(1 <= c.sampler.num_steps <= T, "sampler.num_steps", f"an int in [1, {T}]", c.sampler.num_steps)
+        check(1 <= c.sampler.num_steps <= T, "sampler.num_steps", f"an int in [1, {T}]", c.sampler.num_steps)
 
 
 def build_controlnet(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -839,10 +652,10 @@ def build_controlnet(c: ml_collections.ConfigDict, image_shape, num_classes):
 
     o = c.objective
     _, base, base_state, _ = load_objective_and_params(o.base_workdir, o.base_step or None)
-    _require(tuple(base.image_shape) == tuple(image_shape), "data.name",
-             f"images of the base run's shape {tuple(base.image_shape)}", tuple(image_shape))
-    _require(not base.num_classes or num_classes == base.num_classes, "data.name",
-             f"a dataset with the base run's {base.num_classes} classes", num_classes)
+    check(tuple(base.image_shape) == tuple(image_shape), "data.name",
+          f"images of the base run's shape {tuple(base.image_shape)}", tuple(image_shape))
+    check(not base.num_classes or num_classes == base.num_classes, "data.name",
+          f"a dataset with the base run's {base.num_classes} classes", num_classes)
     tx, lr = optimizer(c)
     n = max(c.train.num_preview, c.train.num_final_samples)
     preview = load_dataset(c.data.name, c.data.dir or None, "test").images[:n]
@@ -853,25 +666,37 @@ def build_controlnet(c: ml_collections.ConfigDict, image_shape, num_classes):
                                ema_decay=c.optim.ema_decay, preview_images=preview)
 
 
-OBJECTIVES["controlnet"] = build_controlnet
-VALIDATORS["controlnet"] = _validate_controlnet
+# --- the registry: objective name -> (builder, validator) -----------------------------------------
+class Family(NamedTuple):
+    build: Callable    # (config, image_shape, num_classes) -> objective
+    validate: Callable  # (config) -> None, raising ValueError naming the field
 
 
-# --- token models (VQ-VAE tokenizer, raster AR, MaskGIT) and CycleGAN: experiments/families/ ------
-from experiments.families import ar as _ar, maskgit as _maskgit, vqvae as _vqvae  # noqa: E402
+FAMILIES = {
+    "ddpm": Family(build_ddpm, _validate_discrete_diffusion),
+    "noisy_classifier": Family(build_noisy_classifier, _validate_discrete_diffusion),
+    "rectified_flow": Family(build_rectified_flow, _validate_rectified_flow),
+    "diffusion": Family(build_general_diffusion, _validate_general_diffusion),
+    "gan": Family(build_gan, _validate_gan),
+    "vae": Family(build_vae, _validate_vae),
+    "progressive_distill": Family(build_distill, _validate_distill),
+    "consistency_distill": Family(build_distill, _validate_distill),
+    "autoencoder_kl": Family(build_autoencoder, _validate_autoencoder),
+    "latent_diffusion": Family(build_latent_diffusion, _validate_latent_diffusion),
+    "text_ddpm": Family(build_text, _validate_text),
+    "text_rf": Family(build_text, _validate_text),
+    "controlnet": Family(build_controlnet, _validate_controlnet),
+    "vqvae": Family(_vqvae.build, _vqvae.validate),
+    "ar": Family(_ar.build, _ar.validate),
+    "maskgit": Family(_maskgit.build, _maskgit.validate),
+    "cyclegan": Family(_cyclegan.build, _cyclegan.validate),
+    "sr": Family(_sr.build, _sr.validate),
+    "video": Family(_video.build, _video.validate),
+}
+OBJECTIVES = {name: f.build for name, f in FAMILIES.items()}  # name -> builder (ldm_cost, bench_ldm)
 
-OBJECTIVES["vqvae"] = _vqvae.build
-VALIDATORS["vqvae"] = _vqvae.validate
-OBJECTIVES["ar"] = _ar.build
-VALIDATORS["ar"] = _ar.validate
-OBJECTIVES["maskgit"] = _maskgit.build
-VALIDATORS["maskgit"] = _maskgit.validate
-from experiments.families import cyclegan as _cyclegan  # noqa: E402
 
-OBJECTIVES["cyclegan"] = _cyclegan.build
-VALIDATORS["cyclegan"] = _cyclegan.validate
-# --- super-resolution and video (experiments/families/sr.py, video.py) ----------------------------
-from experiments.families import sr as _sr, video as _video  # noqa: E402
-
-OBJECTIVES["sr"], VALIDATORS["sr"] = _sr.build, _sr.validate
-OBJECTIVES["video"], VALIDATORS["video"] = _video.build, _video.validate
+def objective(c: ml_collections.ConfigDict, image_shape, num_classes):
+    """The objective of config.objective.name, validated first."""
+    validate(c)
+    return FAMILIES[c.objective.name].build(c, image_shape, num_classes)

@@ -19,6 +19,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import build
+from experiments.workdir import save_run_info
 from experiments.configs import common
 from gen_jax.interop import load_diffusers
 from gen_jax.interop.folder import InteropError
@@ -86,7 +87,7 @@ def import_folder(src: str, workdir: str, scheduler: str | None = None, data_nam
     params = jax.tree.map(lambda x: jax.device_put(np.asarray(x)), params)
     state = TrainState(step=jax.numpy.zeros((), jax.numpy.int32), params=params, ema_params=params,
                        opt_state=objective.tx.init(params), rng=jax.random.PRNGKey(c.seed))
-    build.save_run_info(workdir, c, image_shape, None)
+    save_run_info(workdir, c, image_shape, None)
     mngr = checkpoint.manager(os.path.join(workdir, "checkpoints"))
     checkpoint.save(mngr, state, wait=True)
     mngr.close()

@@ -29,6 +29,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import build, multihost
+from experiments.workdir import load_run_info
 from experiments.sampling import (MASKS, generate, load_image, load_mask,  # noqa: F401
                                   load_objective_and_params, sample_keys, sampler_fn)
 from gen_jax.objective import sample_options
@@ -237,7 +238,7 @@ def main(argv):
     workdir = _WORKDIR.value
     out = _OUT.value if os.path.isabs(_OUT.value) else os.path.join(workdir, _OUT.value)
     grid = os.path.splitext(out)[0] + ".png"
-    run_config = build.load_run_info(workdir)[0]  # checked before the checkpoint is read
+    run_config = load_run_info(workdir)[0]  # checked before the checkpoint is read
     gif = os.path.splitext(out)[0] + ".gif" if run_config.objective.name == "video" else None
     for path in (out, grid, gif):
         _usage(path is None or _OVERWRITE.value or not os.path.exists(path),

@@ -16,6 +16,7 @@ from jax.experimental import multihost_utils
 from tqdm.auto import tqdm
 
 from experiments import build
+from experiments.workdir import load_run_info
 from gen_jax.objective import sample_options
 from gen_jax.samplers.editing import img2img, inpaint
 from gen_jax.samplers.guidance import classifier_guided
@@ -27,7 +28,7 @@ MASKS = ("left", "right", "top", "bottom", "center")
 
 def load_objective_and_params(workdir: str, step: int | None = None):
     """Rebuild the objective from workdir/run.json and restore the EMA parameters."""
-    c, image_shape, num_classes, class_names = build.load_run_info(workdir)
+    c, image_shape, num_classes, class_names = load_run_info(workdir)
     objective = build.objective(c, image_shape, num_classes)
     mesh = sharding.make_mesh()
     repl = sharding.replicated(mesh)

@@ -8,6 +8,7 @@ import os
 import jax
 
 from experiments import build, resume
+from experiments.workdir import save_run_info
 from gen_jax.objective import sample_options
 from gen_jax.train import sharding
 from gen_jax.train.loop import train
@@ -37,7 +38,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
                   eval_every=c.train.get("eval_every", 0), extras=extras,
                   steps_per_call=c.train.get("steps_per_call", 1),
                   loss_blowup_factor=c.train.get("loss_blowup_factor", 1000.0),
-                  on_start=lambda _: build.save_run_info(workdir, c, image_shape, num_classes,
+                  on_start=lambda _: save_run_info(workdir, c, image_shape, num_classes,
                                                          ds.class_names))
     if int(state.step) >= c.train.steps and hasattr(objective, "sample") and c.train.num_final_samples:
         s = c.sampler

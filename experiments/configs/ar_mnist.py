@@ -35,33 +35,17 @@ def get_config(variant: str = ""):
     c = token_model_config(common.base_config(), "ar")
     mnist_sizes(c)
     c.train.sample_every = 0
-    if variant == "smoke":
-        smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of ar_mnist.py; expected '' or 'smoke'")
-    return c
+    return common.with_variant(c, variant, "ar_mnist.py", smoke=smoke)
 
 
 def mnist_sizes(c):
     """Data, width and schedule of the MNIST token models: small, to train in minutes on 2 CPU cores."""
     c.data.name = "mnist"
-    c.model.width = 64
-    c.model.depth = 2
-    c.model.num_heads = 4
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 50
-    c.optim.cosine_decay = True
-    c.train.steps = 300
-    c.train.batch_size = 32
-    c.train.ckpt_every = 100
-    return c
+    return common.update(c, model=dict(width=64, depth=2, num_heads=4),
+                         optim=dict(learning_rate=1e-3, warmup_steps=50, cosine_decay=True),
+                         train=dict(steps=300, batch_size=32, ckpt_every=100))
 
 
 def smoke(c):
-    common.smoke(c)
-    c.data.name = "digits"
-    c.model.width = 16
-    c.model.depth = 1
-    c.model.num_heads = 2
-    c.sampler.num_steps = 3
-    return c
+    return common.update(common.smoke(c), data=dict(name="digits"), model=dict(width=16, depth=1, num_heads=2),
+                         sampler=dict(num_steps=3))

@@ -39,15 +39,7 @@ def autoencoder_config(c):
 def get_config(variant: str = ""):
     c = autoencoder_config(common.base_config())
     c.data.name = "cifar10"
-    c.train.steps = 300                 # tiny and short: 2 shared CPU cores (docs/latent_diffusion.md)
-    c.train.batch_size = 16
-    c.train.ckpt_every = 100
-    if variant == "smoke":
-        common.smoke(c)
-        c.data.name = "digits"
-        c.model.d_channels = 8
-        c.model.d_layers = 1
-        c.objective.disc_start = 1      # the second step trains with the adversarial term
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of autoencoder_cifar10.py; expected '' or 'smoke'")
-    return c
+    c.train.update(steps=300, batch_size=16, ckpt_every=100)  # tiny: 2 shared CPU cores (docs/latent_diffusion.md)
+    smoke = common.preset(common.smoke, data=dict(name="digits"), model=dict(d_channels=8, d_layers=1),
+                          objective=dict(disc_start=1))  # the second step trains with the adversarial term
+    return common.with_variant(c, variant, "autoencoder_cifar10.py", smoke=smoke)

@@ -12,14 +12,6 @@ def get_config(variant: str = ""):
     c = common.base_config()
     c.data.name = "mnist"
     c.objective.name = "noisy_classifier"
-    c.model.channels = 16
-    c.model.channel_mult = (1, 2, 2)
-    c.optim.learning_rate = 1e-3
-    c.train.steps = 2000
-    c.train.sample_every = 0
-    if variant == "smoke":
-        common.smoke(c)
-        c.train.sample_every = 0
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of classifier_mnist.py; expected '' or 'smoke'")
-    return c
+    common.update(c, model=dict(channels=16, channel_mult=(1, 2, 2)), optim=dict(learning_rate=1e-3),
+                  train=dict(steps=2000, sample_every=0))
+    return common.with_variant(c, variant, "classifier_mnist.py")

@@ -90,3 +90,52 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.train.eval_samples = 16
     c.train.eval_real = 64
     return c
+
+
+def update(c: ml_collections.ConfigDict, **sections) -> ml_collections.ConfigDict:
+    """Set fields section by section: update(c, train=dict(steps=4000, batch_size=64))."""
+    for name, fields in sections.items():
+        c[name].update(fields)
+    return c
+
+
+def preset(*steps, **sections):
+    """A config transform: the functions in `steps` in order (each c -> c), then update(c, **sections)."""
+    def apply(c):
+        for step in steps:
+            c = step(c)
+        return update(c, **sections)
+    return apply
+
+
+def with_variant(c: ml_collections.ConfigDict, variant: str, file: str, **variants) -> ml_collections.ConfigDict:
+    """c with variants[variant] applied ('' : c itself; "smoke" defaults to smoke above), or a
+    ValueError naming the variant, the file and the accepted names."""
+    variants = {"smoke": smoke, **variants}
+    if variant and variant not in variants:
+        raise ValueError(f"unknown variant {variant!r} of {file}; expected one of "
+                         f"{', '.join(repr(v) for v in ['', *variants])}")
+    return variants[variant](c) if variant else c
+
+
+def guided(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Class-conditional with label dropout (P = 0.1) for classifier-free guidance."""
+    c.model.class_conditional = True
+    c.objective.cond_drop_prob = 0.1
+    return c
+
+
+def digits_run(c: ml_collections.ConfigDict, learning_rate: float = 1e-3, steps: int = 2500):
+    """The embedded 8x8 digits (no data directory): a few thousand steps, a preview every 500."""
+    c.data.name = "digits"
+    c.optim.learning_rate = learning_rate
+    return update(c, train=dict(steps=steps, batch_size=64, sample_every=500))
+
+
+def mnist_unet(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The class-conditional MNIST U-Net run that ddpm_mnist, rf_mnist and edm_mnist share."""
+    c.data.name = "mnist"
+    update(c, model=dict(channels=16, channel_mult=(1, 2, 4), num_res_blocks=1, attention_resolutions=(7,)),
+           optim=dict(learning_rate=1e-3, warmup_steps=200),
+           train=dict(steps=4000, batch_size=64, ckpt_every=250, sample_every=1000))
+    return guided(c)

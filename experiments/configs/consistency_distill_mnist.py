@@ -5,7 +5,7 @@ python -m experiments.main --config=experiments/configs/consistency_distill_mnis
     --workdir=runs/cd_mnist --config.objective.teacher_workdir=runs/mnist --config.data.dir=../shared/data
 """
 
-from experiments.configs import distill_common
+from experiments.configs import common, distill_common
 
 
 def get_config(variant: str = ""):
@@ -16,12 +16,6 @@ def get_config(variant: str = ""):
     c.objective.target_ema = 0.95       # μ of the target network θ⁻
     c.objective.loss = "l2"             # l2 | pseudo_huber
     c.sampler.num_steps = 1             # multistep consistency sampling: network calls
-    c.train.steps = 1500
-    c.train.batch_size = 64
-    c.train.ckpt_every = 500
-    if variant == "smoke":
-        distill_common.smoke(c)
-        c.objective.num_scales = 4
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of consistency_distill_mnist.py; expected '' or 'smoke'")
-    return c
+    c.train.update(steps=1500, batch_size=64, ckpt_every=500)
+    smoke = common.preset(distill_common.smoke, objective=dict(num_scales=4))
+    return common.with_variant(c, variant, "consistency_distill_mnist.py", smoke=smoke)

@@ -21,20 +21,11 @@ def base() -> ml_collections.ConfigDict:
     """The base model: rf_mnist.py's rectified flow, unconditional, with a much smaller U-Net
     (8 channels, two levels, attention only in the middle block) and batch: sized for a few CPU
     minutes on 2 shared cores, not for sample quality."""
-    c = rf_mnist.get_config()
-    c.model.channels = 8
-    c.model.channel_mult = (1, 2)
-    c.model.attention_resolutions = ()
-    c.model.num_heads = 1
-    c.model.class_conditional = False
-    c.objective.cond_drop_prob = 0.0
-    c.optim.warmup_steps = 100
-    c.train.steps = 1000
-    c.train.batch_size = 16
-    c.train.log_every = 25
-    c.train.ckpt_every = 100
-    c.train.sample_every = 0
-    return c
+    return common.update(rf_mnist.get_config(),
+                         model=dict(channels=8, channel_mult=(1, 2), attention_resolutions=(), num_heads=1,
+                                    class_conditional=False),
+                         objective=dict(cond_drop_prob=0.0), optim=dict(warmup_steps=100),
+                         train=dict(steps=1000, batch_size=16, log_every=25, ckpt_every=100, sample_every=0))
 
 
 def controlnet(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -51,20 +42,8 @@ def controlnet(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 
 def get_config(variant: str = ""):
-    c = base()
-    if variant == "base":
-        return c
-    if variant == "base_smoke":
-        c = common.smoke(c)
-        c.train.sample_every = 0        # rf configs' smoke runs test the preview; this one needn't
-        return c
-    c = controlnet(c)
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 50
-    c.train.steps = 600
-    if variant == "smoke":
-        common.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of controlnet_mnist.py; "
-                         f"expected '', 'smoke', 'base' or 'base_smoke'")
-    return c
+    c = common.update(controlnet(base()), optim=dict(learning_rate=1e-3, warmup_steps=50), train=dict(steps=600))
+    # base_smoke: rf configs' smoke runs test the preview; this one needn't
+    base_smoke = common.preset(common.smoke, train=dict(sample_every=0))
+    return common.with_variant(c, variant, "controlnet_mnist.py", base=lambda _: base(),
+                               base_smoke=lambda _: base_smoke(base()))

@@ -27,21 +27,10 @@ def get_config(variant: str = ""):
     c.optim.b1 = 0.5                    # Adam β1
     c.optim.warmup_steps = 0
     c.optim.cosine_decay = True         # the paper decays linearly over the second half
-    c.train.steps = 200                 # small: minutes on 2 shared CPU cores
-    c.train.batch_size = 8
-    c.train.ckpt_every = 100
-    c.train.sample_every = 0            # no preview grid: CycleGAN translates given images
-    c.train.num_final_samples = 0       # (experiments.bench_cyclegan writes the translation grids)
-    if variant == "smoke":
-        common.smoke(c)
-        c.data.split = "test"
-        c.model.channels = 4
-        c.model.num_blocks = 1
-        c.model.d_channels = 4
-        c.model.d_layers = 1
-        c.objective.pool_size = 4
-        c.train.batch_size = 4
-        c.train.num_final_samples = 0
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of cyclegan_mnist.py; expected '' or 'smoke'")
-    return c
+    # minutes on 2 shared CPU cores; no preview grid nor samples.png: CycleGAN translates given
+    # images (experiments.bench_cyclegan writes the translation grids)
+    c.train.update(steps=200, batch_size=8, ckpt_every=100, sample_every=0, num_final_samples=0)
+    smoke = common.preset(common.smoke, data=dict(split="test"),
+                          model=dict(channels=4, num_blocks=1, d_channels=4, d_layers=1),
+                          objective=dict(pool_size=4), train=dict(batch_size=4, num_final_samples=0))
+    return common.with_variant(c, variant, "cyclegan_mnist.py", smoke=smoke)

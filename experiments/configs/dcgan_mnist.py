@@ -4,7 +4,7 @@ python -m experiments.main --config=experiments/configs/dcgan_mnist.py --workdir
     --config.data.dir=../shared/data
 """
 
-from experiments.configs import gan_common
+from experiments.configs import common, gan_common
 
 
 def get_config(variant: str = ""):
@@ -12,8 +12,4 @@ def get_config(variant: str = ""):
     c.model.channels = 64
     c.objective.loss = "nonsaturating"
     gan_common.mnist_run(c)
-    if variant == "smoke":
-        gan_common.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of dcgan_mnist.py; expected '' or 'smoke'")
-    return c
+    return common.with_variant(c, variant, "dcgan_mnist.py", smoke=gan_common.smoke)

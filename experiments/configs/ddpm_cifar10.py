@@ -11,24 +11,11 @@ from experiments.configs import common
 
 
 def get_config(variant: str = ""):
-    c = common.base_config()
+    c = common.guided(common.base_config())
     c.data.name = "cifar10"
-    c.model.channels = 128
-    c.model.channel_mult = (1, 2, 2, 2)
-    c.model.num_res_blocks = 2
-    c.model.attention_resolutions = (16,)
-    c.model.dropout = 0.1
-    c.model.class_conditional = True
-    c.objective.cond_drop_prob = 0.1
-    c.optim.learning_rate = 2e-4
-    c.optim.warmup_steps = 5000
-    c.train.steps = 800_000
-    c.train.batch_size = 128
-    c.train.ckpt_every = 5000
-    c.train.sample_every = 10_000
-    if variant == "smoke":
-        common.smoke(c)
-        c.model.channel_mult = (1, 2)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of ddpm_cifar10.py; expected '' or 'smoke'")
-    return c
+    common.update(c, model=dict(channels=128, channel_mult=(1, 2, 2, 2), num_res_blocks=2,
+                                attention_resolutions=(16,), dropout=0.1),
+                  optim=dict(learning_rate=2e-4, warmup_steps=5000),
+                  train=dict(steps=800_000, batch_size=128, ckpt_every=5000, sample_every=10_000))
+    return common.with_variant(c, variant, "ddpm_cifar10.py",
+                               smoke=common.preset(common.smoke, model=dict(channel_mult=(1, 2))))

@@ -8,22 +8,4 @@ from experiments.configs import common
 
 
 def get_config(variant: str = ""):
-    c = common.base_config()
-    c.data.name = "mnist"
-    c.model.channels = 16
-    c.model.channel_mult = (1, 2, 4)
-    c.model.num_res_blocks = 1
-    c.model.attention_resolutions = (7,)
-    c.model.class_conditional = True
-    c.objective.cond_drop_prob = 0.1
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 200
-    c.train.steps = 4000
-    c.train.batch_size = 64
-    c.train.ckpt_every = 250
-    c.train.sample_every = 1000
-    if variant == "smoke":
-        common.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of ddpm_mnist.py; expected '' or 'smoke'")
-    return c
+    return common.with_variant(common.mnist_unet(common.base_config()), variant, "ddpm_mnist.py")

@@ -47,24 +47,13 @@ def edm(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     return c
 
 
+def _process(process: str):
+    """The VP / VE / DDPM variants: that process, an eps network, DDIM."""
+    return common.preset(objective=dict(process=process, prediction="eps"), sampler=dict(name="ddim"))
+
+
 def get_config(variant: str = ""):
-    c = general_diffusion(common.base_config())
-    c.data.name = "digits"
-    c.optim.learning_rate = 1e-3
-    c.train.steps = 2500
-    c.train.batch_size = 64
-    c.train.sample_every = 500
-    if variant in ("edm", "edm_smoke"):
-        edm(c)
-        if variant == "edm_smoke":
-            common.smoke(c)
-    elif variant in ("vp", "ve", "ddpm"):
-        c.objective.process = {"vp": "vp_sde", "ve": "ve_sde", "ddpm": "ddpm_linear"}[variant]
-        c.objective.prediction = "eps"
-        c.sampler.name = "ddim"
-    elif variant == "smoke":
-        common.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of diffusion_default.py; expected '', 'vp', "
-                         f"'ve', 'ddpm', 'edm', 'edm_smoke' or 'smoke'")
-    return c
+    c = common.digits_run(general_diffusion(common.base_config()))
+    return common.with_variant(c, variant, "diffusion_default.py", vp=_process("vp_sde"),
+                               ve=_process("ve_sde"), ddpm=_process("ddpm_linear"), edm=edm,
+                               edm_smoke=common.preset(edm, common.smoke))

@@ -24,8 +24,6 @@ def distillation(name: str) -> ml_collections.ConfigDict:
 
 def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The shared smoke shrink, on digits (the teacher of the smoke test is default.py:smoke)."""
-    common.smoke(c)
-    c.data.name = "digits"
-    c.sampler.num_steps = 1
-    c.train.sample_every = 0            # the final grid only
-    return c
+    # sample_every 0: the final grid only
+    return common.update(common.smoke(c), data=dict(name="digits"), sampler=dict(num_steps=1),
+                         train=dict(sample_every=0))

@@ -8,21 +8,6 @@ from experiments.configs.dit_mnist import dit_smoke
 
 
 def get_config(variant: str = ""):
-    c = common.base_config()
-    c.data.name = "digits"
-    c.model.name = "dit"
-    c.model.patch_size = 2
-    c.model.depth = 4
-    c.model.hidden_size = 128
-    c.model.num_heads = 4
-    c.model.class_conditional = True
-    c.objective.cond_drop_prob = 0.1
-    c.optim.learning_rate = 3e-4
-    c.train.steps = 3000
-    c.train.batch_size = 64
-    c.train.sample_every = 500
-    if variant == "smoke":
-        dit_smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of dit_default.py; expected '' or 'smoke'")
-    return c
+    c = common.guided(common.digits_run(common.base_config(), learning_rate=3e-4, steps=3000))
+    common.update(c, model=dict(name="dit", patch_size=2, depth=4, hidden_size=128, num_heads=4))
+    return common.with_variant(c, variant, "dit_default.py", smoke=dit_smoke)

@@ -17,23 +17,9 @@ def dit_smoke(c):
 
 
 def get_config(variant: str = ""):
-    c = common.base_config()
+    c = common.guided(common.base_config())
     c.data.name = "mnist"
-    c.model.name = "dit"
-    c.model.patch_size = 4
-    c.model.depth = 6
-    c.model.hidden_size = 192
-    c.model.num_heads = 6
-    c.model.class_conditional = True
-    c.objective.cond_drop_prob = 0.1
-    c.optim.learning_rate = 3e-4
-    c.optim.warmup_steps = 200
-    c.train.steps = 6000
-    c.train.batch_size = 64
-    c.train.ckpt_every = 500
-    c.train.sample_every = 1000
-    if variant == "smoke":
-        dit_smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of dit_mnist.py; expected '' or 'smoke'")
-    return c
+    common.update(c, model=dict(name="dit", patch_size=4, depth=6, hidden_size=192, num_heads=6),
+                  optim=dict(learning_rate=3e-4, warmup_steps=200),
+                  train=dict(steps=6000, batch_size=64, ckpt_every=500, sample_every=1000))
+    return common.with_variant(c, variant, "dit_mnist.py", smoke=dit_smoke)

@@ -6,14 +6,9 @@ python -m experiments.main --config=experiments/configs/edm_mnist.py --workdir=r
     --config.data.dir=../shared/data
 """
 
-from experiments.configs import common, ddpm_mnist, diffusion_default
+from experiments.configs import common, diffusion_default
 
 
 def get_config(variant: str = ""):
-    c = ddpm_mnist.get_config()
-    c = diffusion_default.edm(diffusion_default.general_diffusion(c))
-    if variant == "smoke":
-        common.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of edm_mnist.py; expected '' or 'smoke'")
-    return c
+    c = diffusion_default.edm(diffusion_default.general_diffusion(common.mnist_unet(common.base_config())))
+    return common.with_variant(c, variant, "edm_mnist.py")

@@ -50,17 +50,9 @@ def adam(c, lr: float, d_lr: float, b1: float, b2: float):
 def mnist_run(c, steps: int = 5000):
     """MNIST, batch 64, a checkpoint and a preview grid every 500 steps."""
     c.data.name = "mnist"
-    c.train.steps = steps
-    c.train.batch_size = 64
-    c.train.ckpt_every = 500
-    c.train.sample_every = 500
-    return c
+    return common.update(c, train=dict(steps=steps, batch_size=64, ckpt_every=500, sample_every=500))
 
 
 def smoke(c):
     """common.smoke plus a small latent (and small StyleGAN2 mapping)."""
-    common.smoke(c)
-    c.model.z_dim = 16
-    c.model.w_dim = 16
-    c.model.mapping_layers = 2
-    return c
+    return common.update(common.smoke(c), model=dict(z_dim=16, w_dim=16, mapping_layers=2))

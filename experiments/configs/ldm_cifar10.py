@@ -30,20 +30,10 @@ def latent_diffusion(c, base: str = "ddpm"):
 def get_config(variant: str = ""):
     c = latent_diffusion(common.base_config())
     c.data.name = "cifar10"
-    c.model.channels = 32
-    c.model.channel_mult = (1, 2)       # 8x8 -> 4x4
-    c.model.num_res_blocks = 1
-    c.model.attention_resolutions = (4,)
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 100
-    c.train.steps = 300                 # tiny and short: 2 shared CPU cores (docs/latent_diffusion.md)
-    c.train.batch_size = 32
-    c.train.ckpt_every = 100
-    c.train.sample_every = 0
-    if variant == "smoke":
-        common.smoke(c)
-        c.data.name = "digits"
-        c.objective.scale_batch = 64
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of ldm_cifar10.py; expected '' or 'smoke'")
-    return c
+    common.update(c, model=dict(channels=32, channel_mult=(1, 2), num_res_blocks=1,  # 8x8 -> 4x4
+                                attention_resolutions=(4,)),
+                  optim=dict(learning_rate=1e-3, warmup_steps=100),
+                  # tiny and short: 2 shared CPU cores (docs/latent_diffusion.md)
+                  train=dict(steps=300, batch_size=32, ckpt_every=100, sample_every=0))
+    smoke = common.preset(common.smoke, data=dict(name="digits"), objective=dict(scale_batch=64))
+    return common.with_variant(c, variant, "ldm_cifar10.py", smoke=smoke)

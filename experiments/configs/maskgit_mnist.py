@@ -14,8 +14,4 @@ def get_config(variant: str = ""):
     c = ar_mnist.token_model_config(common.base_config(), "maskgit")
     ar_mnist.mnist_sizes(c)
     c.train.sample_every = 0
-    if variant == "smoke":
-        ar_mnist.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of maskgit_mnist.py; expected '' or 'smoke'")
-    return c
+    return common.with_variant(c, variant, "maskgit_mnist.py", smoke=ar_mnist.smoke)

@@ -7,7 +7,7 @@ python -m experiments.main --config=experiments/configs/progressive_distill_mnis
     --workdir=runs/pd_mnist --config.objective.teacher_workdir=runs/mnist --config.data.dir=../shared/data
 """
 
-from experiments.configs import distill_common
+from experiments.configs import common, distill_common
 
 
 def get_config(variant: str = ""):
@@ -20,10 +20,5 @@ def get_config(variant: str = ""):
     c.train.batch_size = 64
     c.train.ckpt_every = 500            # = steps per round: every round's student is kept
     c.train.keep_checkpoints = 4
-    if variant == "smoke":
-        distill_common.smoke(c)
-        c.objective.teacher_steps = 4
-        c.objective.rounds = 2          # 1 optimiser step per round
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of progressive_distill_mnist.py; expected '' or 'smoke'")
-    return c
+    smoke = common.preset(distill_common.smoke, objective=dict(teacher_steps=4, rounds=2))  # 1 step per round
+    return common.with_variant(c, variant, "progressive_distill_mnist.py", smoke=smoke)

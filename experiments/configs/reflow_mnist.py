@@ -16,28 +16,13 @@ from experiments.configs.rf_default import rectified_flow
 
 def get_config(variant: str = ""):
     c = rectified_flow(common.base_config())
-    c.data.name = "mnist"
-    c.data.pairs = ""                   # .npz of (noise, sample) pairs (experiments.reflow); "" : the images
-    c.model.channels = 16
-    c.model.channel_mult = (1, 2)
-    c.model.num_res_blocks = 1
-    c.model.attention_resolutions = ()
-    c.model.class_conditional = False
-    c.objective.time_sampling = "logit_normal"
-    c.sampler.name = "rf_euler"
-    c.sampler.num_steps = 20
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 100
-    c.train.steps = 1200
-    c.train.batch_size = 64
-    c.train.log_every = 100
-    c.train.ckpt_every = 300
-    c.train.sample_every = 0
-    if variant == "reflow":
-        c.objective.time_sampling = "uniform"  # reflow targets are straight: no need to weight the middle
-    elif variant == "smoke":
-        common.smoke(c)
-        c.data.name = "digits"
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of reflow_mnist.py; expected '', 'reflow' or 'smoke'")
-    return c
+    c.data.update(name="mnist", pairs="")  # pairs: .npz of (noise, sample) pairs (experiments.reflow); "" : the images
+    common.update(c, model=dict(channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(),
+                                class_conditional=False),
+                  objective=dict(time_sampling="logit_normal"), sampler=dict(name="rf_euler", num_steps=20),
+                  optim=dict(learning_rate=1e-3, warmup_steps=100),
+                  train=dict(steps=1200, batch_size=64, log_every=100, ckpt_every=300, sample_every=0))
+    # reflow targets are straight: no need to weight the middle of the path
+    return common.with_variant(c, variant, "reflow_mnist.py",
+                               reflow=common.preset(objective=dict(time_sampling="uniform")),
+                               smoke=common.preset(common.smoke, data=dict(name="digits")))

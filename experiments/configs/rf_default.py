@@ -25,16 +25,5 @@ def rectified_flow(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 
 def get_config(variant: str = ""):
-    c = rectified_flow(common.base_config())
-    c.data.name = "digits"
-    c.model.class_conditional = True
-    c.objective.cond_drop_prob = 0.1
-    c.optim.learning_rate = 1e-3
-    c.train.steps = 2500
-    c.train.batch_size = 64
-    c.train.sample_every = 500
-    if variant == "smoke":
-        common.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of rf_default.py; expected '' or 'smoke'")
-    return c
+    c = common.digits_run(common.guided(rectified_flow(common.base_config())))
+    return common.with_variant(c, variant, "rf_default.py")

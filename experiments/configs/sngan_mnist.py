@@ -5,7 +5,7 @@ python -m experiments.main --config=experiments/configs/sngan_mnist.py --workdir
     --config.data.dir=../shared/data
 """
 
-from experiments.configs import gan_common
+from experiments.configs import common, gan_common
 
 
 def get_config(variant: str = ""):
@@ -19,10 +19,4 @@ def get_config(variant: str = ""):
     c.objective.n_critic = 5
     gan_common.adam(c, 2e-4, 2e-4, b1=0.0, b2=0.9)
     gan_common.mnist_run(c)
-    if variant == "smoke":
-        gan_common.smoke(c)
-        c.model.d_channels = 8
-        c.objective.n_critic = 2
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of sngan_mnist.py; expected '' or 'smoke'")
-    return c
+    return common.with_variant(c, variant, "sngan_mnist.py", smoke=common.preset(gan_common.smoke, model=dict(d_channels=8), objective=dict(n_critic=2)))

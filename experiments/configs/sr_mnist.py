@@ -23,31 +23,17 @@ def sr(c):
 def get_config(variant: str = ""):
     c = sr(general_diffusion(common.base_config()))
     c.data.name = "mnist"
-    c.objective.process = "ddpm_cosine"
-    c.objective.prediction = "eps"
-    c.sampler.name = "ddim"
-    c.sampler.num_steps = 50
-    c.model.channels = 32
-    c.model.channel_mult = (1, 2, 2)
-    c.model.num_res_blocks = 1
-    c.model.attention_resolutions = (7,)
-    c.optim.learning_rate = 1e-3
-    c.train.steps = 2000
-    c.train.batch_size = 64
-    c.train.sample_every = 500
-    c.train.num_preview = 16
-    c.train.num_final_samples = 0       # samples need low-res inputs: see docs/super_resolution.md
-    if variant in ("cifar8", "cifar16"):
-        c.data.name = "cifar10"
-        c.objective.lowres_size = 8 if variant == "cifar8" else 16
-        c.model.channels = 64
-        c.model.attention_resolutions = (8,)
-    elif variant == "smoke":
-        common.smoke(c)
-        c.model.channel_mult = (1, 2)
-        c.model.attention_resolutions = ()
-        c.train.num_final_samples = 0
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of sr_mnist.py; expected '', 'cifar8', "
-                         f"'cifar16' or 'smoke'")
-    return c
+    common.update(c, objective=dict(process="ddpm_cosine", prediction="eps"),
+                  sampler=dict(name="ddim", num_steps=50),
+                  model=dict(channels=32, channel_mult=(1, 2, 2), num_res_blocks=1, attention_resolutions=(7,)),
+                  optim=dict(learning_rate=1e-3),
+                  # num_final_samples 0: samples need low-res inputs (docs/super_resolution.md)
+                  train=dict(steps=2000, batch_size=64, sample_every=500, num_preview=16, num_final_samples=0))
+
+    def cifar(lowres_size):
+        return common.preset(data=dict(name="cifar10"), objective=dict(lowres_size=lowres_size),
+                             model=dict(channels=64, attention_resolutions=(8,)))
+
+    smoke = common.preset(common.smoke, model=dict(channel_mult=(1, 2), attention_resolutions=()),
+                          train=dict(num_final_samples=0))
+    return common.with_variant(c, variant, "sr_mnist.py", cifar8=cifar(8), cifar16=cifar(16), smoke=smoke)

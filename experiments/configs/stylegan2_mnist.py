@@ -10,7 +10,7 @@ python -m experiments.main --config=experiments/configs/stylegan2_mnist.py --wor
 python -m experiments.sample --workdir=runs/stylegan2_mnist --num=100 --truncation=0.7 --out=trunc.npz
 """
 
-from experiments.configs import gan_common
+from experiments.configs import common, gan_common
 
 
 def get_config(variant: str = ""):
@@ -24,9 +24,4 @@ def get_config(variant: str = ""):
     gan_common.adam(c, 2.5e-3, 2.5e-3, b1=0.0, b2=0.99)
     c.optim.ema_decay = 0.995
     gan_common.mnist_run(c)
-    if variant == "smoke":
-        gan_common.smoke(c)
-        c.model.d_channels = 8
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of stylegan2_mnist.py; expected '' or 'smoke'")
-    return c
+    return common.with_variant(c, variant, "stylegan2_mnist.py", smoke=common.preset(gan_common.smoke, model=dict(d_channels=8)))

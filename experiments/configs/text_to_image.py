@@ -64,17 +64,9 @@ def get_config(variant: str = ""):
         c.optim.learning_rate = 1e-3
         c.sampler.num_steps = 25
     c.data.name = "cifar10"
-    c.model.channels = 32
-    c.model.channel_mult = (1, 2, 2)
-    c.model.num_res_blocks = 1
-    c.model.attention_resolutions = (8,)
-    c.model.num_heads = 4
+    c.model.update(channels=32, channel_mult=(1, 2, 2), num_res_blocks=1, attention_resolutions=(8,), num_heads=4)
     if base == "dit":
-        c.model.name = "dit"
-        c.model.patch_size = 2
-        c.model.depth = 6
-        c.model.hidden_size = 128
-        c.model.num_heads = 4
+        c.model.update(name="dit", patch_size=2, depth=6, hidden_size=128, num_heads=4)
     if base != "rf":
         c.objective.schedule = "cosine"
         c.optim.learning_rate = 1e-3
@@ -95,14 +87,9 @@ def get_config(variant: str = ""):
         c.text.width, c.text.depth, c.text.num_heads = 32, 1, 2
         c.text.preview_prompts = tuple(f"a {k}" for k in range(10))
     c.text.max_len = 16 if base in ("emoji", "emoji32") else 12  # CIFAR-10 captions have <= 8 words, emoji names 15
-    c.optim.warmup_steps = 100
-    c.optim.ema_decay = 0.995           # a short run: average over its last ~200 steps
-    c.train.steps = 1500
-    c.train.batch_size = 64
-    c.train.ckpt_every = 250
-    c.train.sample_every = 1000
-    c.train.num_preview = 20
-    c.train.num_final_samples = 20
+    c.optim.update(warmup_steps=100, ema_decay=0.995)  # ema: a short run, average over its last ~200 steps
+    c.train.update(steps=1500, batch_size=64, ckpt_every=250, sample_every=1000, num_preview=20,
+                   num_final_samples=20)
     if smoke:
         (dit_smoke if base == "dit" else common.smoke)(c)
         text_smoke(c)

@@ -17,18 +17,14 @@ def vae_config(c, latent_dim: int = 16):
     return c
 
 
+def vae_run(c, data: str, steps: int, batch_size: int, sample_every: int):
+    """The small convolutional VAE of vae_default and vae_mnist on `data`."""
+    c.data.name = data
+    return common.update(c, model=dict(channels=32, channel_mult=(1, 2)),
+                         optim=dict(learning_rate=1e-3, warmup_steps=100),
+                         train=dict(steps=steps, batch_size=batch_size, sample_every=sample_every))
+
+
 def get_config(variant: str = ""):
-    c = vae_config(common.base_config(), latent_dim=8)
-    c.data.name = "digits"
-    c.model.channels = 32
-    c.model.channel_mult = (1, 2)
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 100
-    c.train.steps = 2000
-    c.train.batch_size = 64
-    c.train.sample_every = 500
-    if variant == "smoke":
-        common.smoke(c)
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of vae_default.py; expected '' or 'smoke'")
-    return c
+    c = vae_run(vae_config(common.base_config(), latent_dim=8), "digits", 2000, 64, 500)
+    return common.with_variant(c, variant, "vae_default.py")

@@ -27,21 +27,10 @@ def vqvae_config(c, num_codes: int = 64):
 def get_config(variant: str = ""):
     c = vqvae_config(common.base_config())
     c.data.name = "mnist"
-    c.model.channels = 32
-    c.model.channel_mult = (1, 2)       # 28 -> 14 -> 7
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 100
-    c.train.steps = 200                 # small: minutes on 2 shared CPU cores
-    c.train.batch_size = 32
-    c.train.ckpt_every = 50
-    c.train.sample_every = 0
-    if variant == "smoke":
-        common.smoke(c)
-        c.data.name = "digits"
-        c.model.channel_mult = (1,)     # 8 -> 4: a 4x4 grid
-        c.model.code_dim = 4
-        c.objective.num_codes = 16
-        c.train.num_final_samples = 0
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of vqvae_mnist.py; expected '' or 'smoke'")
-    return c
+    common.update(c, model=dict(channels=32, channel_mult=(1, 2)),  # 28 -> 14 -> 7
+                  optim=dict(learning_rate=1e-3, warmup_steps=100),
+                  train=dict(steps=200, batch_size=32, ckpt_every=50, sample_every=0))  # minutes on 2 CPUs
+    smoke = common.preset(common.smoke, data=dict(name="digits"),
+                          model=dict(channel_mult=(1,), code_dim=4),  # 8 -> 4: a 4x4 grid
+                          objective=dict(num_codes=16), train=dict(num_final_samples=0))
+    return common.with_variant(c, variant, "vqvae_mnist.py", smoke=smoke)

@@ -5,7 +5,7 @@ python -m experiments.main --config=experiments/configs/wgan_gp_mnist.py --workd
     --config.data.dir=../shared/data
 """
 
-from experiments.configs import gan_common
+from experiments.configs import common, gan_common
 
 
 def get_config(variant: str = ""):
@@ -16,9 +16,5 @@ def get_config(variant: str = ""):
     c.objective.gp_weight = 10.0
     gan_common.adam(c, 1e-4, 1e-4, b1=0.0, b2=0.9)
     gan_common.mnist_run(c)
-    if variant == "smoke":
-        gan_common.smoke(c)
-        c.objective.n_critic = 2
-    elif variant:
-        raise ValueError(f"unknown variant {variant!r} of wgan_gp_mnist.py; expected '' or 'smoke'")
-    return c
+    return common.with_variant(c, variant, "wgan_gp_mnist.py",
+                               smoke=common.preset(gan_common.smoke, objective=dict(n_critic=2)))

@@ -9,37 +9,37 @@ import ml_collections
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.build import _require
+    from experiments.config_types import check
 
     m, o, s = c.model, c.objective, c.sampler
-    _require(m.name == "token_transformer", "model.name",
-             f"'token_transformer' (objective.name is {o.name!r})", m.name)
-    _require(m.width >= 1 and m.width % m.num_heads == 0, "model.width",
-             f"a positive multiple of model.num_heads={m.num_heads}", m.width)
-    _require(m.depth >= 1, "model.depth", "a positive int", m.depth)
-    _require(m.mlp_ratio >= 1, "model.mlp_ratio", "a positive int", m.mlp_ratio)
-    _require(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
-    _require(bool(o.tokenizer_workdir) and os.path.exists(os.path.join(o.tokenizer_workdir, "run.json")),
-             "objective.tokenizer_workdir", "the workdir of a trained vqvae run (with run.json)",
-             o.tokenizer_workdir)
-    _require(s.temperature >= 0, "sampler.temperature", "a value >= 0 (0: greedy)", s.temperature)
-    _require(isinstance(s.top_k, int) and s.top_k >= 0, "sampler.top_k", "an int >= 0 (0: off)", s.top_k)
-    _require(0.0 < s.top_p <= 1.0, "sampler.top_p", "a value in (0, 1] (1: off)", s.top_p)
+    check(m.name == "token_transformer", "model.name",
+          f"'token_transformer' (objective.name is {o.name!r})", m.name)
+    check(m.width >= 1 and m.width % m.num_heads == 0, "model.width",
+          f"a positive multiple of model.num_heads={m.num_heads}", m.width)
+    check(m.depth >= 1, "model.depth", "a positive int", m.depth)
+    check(m.mlp_ratio >= 1, "model.mlp_ratio", "a positive int", m.mlp_ratio)
+    check(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
+    check(bool(o.tokenizer_workdir) and os.path.exists(os.path.join(o.tokenizer_workdir, "run.json")),
+          "objective.tokenizer_workdir", "the workdir of a trained vqvae run (with run.json)",
+          o.tokenizer_workdir)
+    check(s.temperature >= 0, "sampler.temperature", "a value >= 0 (0: greedy)", s.temperature)
+    check(isinstance(s.top_k, int) and s.top_k >= 0, "sampler.top_k", "an int >= 0 (0: off)", s.top_k)
+    check(0.0 < s.top_p <= 1.0, "sampler.top_p", "a value in (0, 1] (1: off)", s.top_p)
 
 
 def load_tokenizer(c: ml_collections.ConfigDict, image_shape):
     """(VQVAEObjective, its EMA params) from objective.tokenizer_workdir, checked against the data."""
-    from experiments.build import _require
+    from experiments.config_types import check
     from experiments.sampling import load_objective_and_params
     from gen_jax.ar.tokenizer import VQVAEObjective
 
     wd = c.objective.tokenizer_workdir
     _, tok, state, _ = load_objective_and_params(wd)
-    _require(isinstance(tok, VQVAEObjective), "objective.tokenizer_workdir", "the workdir of a vqvae run",
-             f"{wd} ({type(tok).__name__})")
-    _require(tuple(tok.image_shape) == tuple(image_shape), "objective.tokenizer_workdir",
-             f"a tokenizer of images {tuple(image_shape)} (config.data.name={c.data.name!r})",
-             f"{wd} (images {tuple(tok.image_shape)})")
+    check(isinstance(tok, VQVAEObjective), "objective.tokenizer_workdir", "the workdir of a vqvae run",
+          f"{wd} ({type(tok).__name__})")
+    check(tuple(tok.image_shape) == tuple(image_shape), "objective.tokenizer_workdir",
+          f"a tokenizer of images {tuple(image_shape)} (config.data.name={c.data.name!r})",
+          f"{wd} (images {tuple(tok.image_shape)})")
     return tok, state.ema_params
 
 

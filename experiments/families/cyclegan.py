@@ -7,31 +7,31 @@ import ml_collections
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.build import _require
+    from experiments.config_types import check
 
     m, o = c.model, c.objective
-    _require(m.name == "cyclegan", "model.name", "'cyclegan' (objective.name is 'cyclegan')", m.name)
+    check(m.name == "cyclegan", "model.name", "'cyclegan' (objective.name is 'cyclegan')", m.name)
     for f in ("channels", "num_blocks", "d_channels", "d_layers"):
-        _require(isinstance(m[f], int) and m[f] >= 1, f"model.{f}", "a positive int", m[f])
-    _require(o.cycle_weight >= 0, "objective.cycle_weight", "a value >= 0", o.cycle_weight)
-    _require(o.identity_weight >= 0, "objective.identity_weight", "a value >= 0", o.identity_weight)
-    _require(isinstance(o.pool_size, int) and o.pool_size >= 0, "objective.pool_size", "an int >= 0", o.pool_size)
-    _require(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
-    _require(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
+        check(isinstance(m[f], int) and m[f] >= 1, f"model.{f}", "a positive int", m[f])
+    check(o.cycle_weight >= 0, "objective.cycle_weight", "a value >= 0", o.cycle_weight)
+    check(o.identity_weight >= 0, "objective.identity_weight", "a value >= 0", o.identity_weight)
+    check(isinstance(o.pool_size, int) and o.pool_size >= 0, "objective.pool_size", "an int >= 0", o.pool_size)
+    check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
+    check(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
 
 
 def build(c: ml_collections.ConfigDict, image_shape, num_classes):
-    from experiments.build import _require
+    from experiments.config_types import check
     from gen_jax.gan.cyclegan import CycleGANObjective
     from gen_jax.nn.cyclegan import PatchDiscriminator, ResnetGenerator
     from gen_jax.train.state import make_optimizer
 
     del num_classes  # labels are not used (they measure label preservation afterwards)
     h, w, c2 = image_shape
-    _require(c2 % 2 == 0, "data.name", "an unpaired dataset with domain A's and B's channels stacked "
-             "(an even channel count, e.g. 'mnist_mnistm')", f"{c.data.name} with images {tuple(image_shape)}")
-    _require(h % 4 == 0 and w % 4 == 0, "data.name", "images whose size is divisible by 4 (two "
-             "downsamplings in the generator)", f"{c.data.name} with images {tuple(image_shape)}")
+    check(c2 % 2 == 0, "data.name", "an unpaired dataset with domain A's and B's channels stacked "
+          "(an even channel count, e.g. 'mnist_mnistm')", f"{c.data.name} with images {tuple(image_shape)}")
+    check(h % 4 == 0 and w % 4 == 0, "data.name", "images whose size is divisible by 4 (two "
+          "downsamplings in the generator)", f"{c.data.name} with images {tuple(image_shape)}")
     m, o, opt = c.model, c.objective, c.optim
     domain = (h, w, c2 // 2)
 

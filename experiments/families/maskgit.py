@@ -9,13 +9,13 @@ from experiments.families import ar
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.build import _require
+    from experiments.config_types import check
 
     ar.validate(c)
     s = c.sampler
-    _require(isinstance(s.num_steps, int) and s.num_steps >= 1, "sampler.num_steps",
-             "an int >= 1 (parallel decoding steps)", s.num_steps)
-    _require(s.choice_temperature >= 0, "sampler.choice_temperature", "a value >= 0", s.choice_temperature)
+    check(isinstance(s.num_steps, int) and s.num_steps >= 1, "sampler.num_steps",
+          "an int >= 1 (parallel decoding steps)", s.num_steps)
+    check(s.choice_temperature >= 0, "sampler.choice_temperature", "a value >= 0", s.choice_temperature)
 
 
 def build(c: ml_collections.ConfigDict, image_shape, num_classes):

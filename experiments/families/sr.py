@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import ml_collections
 
+# the fields SR adds to the sections of generalized diffusion (build._validate_general_diffusion)
+EXTRA_FIELDS = {"objective": ("lowres_size", "upsample", "aug_max"), "sampler": ("aug_level",)}
+
 
 def validate(c: ml_collections.ConfigDict) -> None:
     from experiments import build
     from gen_jax.data.lowres import UPSAMPLE_METHODS
 
-    build._validate_general_diffusion(c)
-    o, req = c.objective, build._require
+    build._validate_general_diffusion(c, EXTRA_FIELDS)
+    o, req = c.objective, build.check
     req(c.model.name == "unet", "model.name", "'unet' (the SR backbone)", c.model.name)
     req(isinstance(o.lowres_size, int) and o.lowres_size >= 1, "objective.lowres_size",
         "a positive int dividing the image size", o.lowres_size)
@@ -35,7 +38,7 @@ def build(c: ml_collections.ConfigDict, image_shape, num_classes):
 
     m, o = c.model, c.objective
     h, w, ch = image_shape
-    b._require(h % o.lowres_size == 0 and w % o.lowres_size == 0, "objective.lowres_size",
+    b.check(h % o.lowres_size == 0 and w % o.lowres_size == 0, "objective.lowres_size",
                f"a divisor of the image size {h}x{w}", o.lowres_size)
     conditional = m.class_conditional
     if conditional and not num_classes:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import ml_collections
 
+# the fields video adds to the sections of generalized diffusion (build._validate_general_diffusion)
+EXTRA_FIELDS = {"objective": ("task_probs", "image_workdir"), "model": ("temporal_heads",)}
+
 
 def validate(c: ml_collections.ConfigDict) -> None:
     from experiments import build
 
-    build._validate_general_diffusion(c)
-    o, m, req = c.objective, c.model, build._require
+    build._validate_general_diffusion(c, EXTRA_FIELDS)
+    o, m, req = c.objective, c.model, build.check
     req(m.name == "unet", "model.name", "'unet' (the video network is the U-Net's layers)", m.name)
     req(m.temporal_heads >= 1, "model.temporal_heads", "a positive int", m.temporal_heads)
     p = tuple(o.task_probs)
@@ -27,7 +30,7 @@ def build(c: ml_collections.ConfigDict, image_shape, num_classes):
     from gen_jax.video.objective import VideoDiffusionObjective
 
     m, o = c.model, c.objective
-    b._require(len(image_shape) == 4, "data.name", "a video dataset (clips [N, T, H, W, C])",
+    b.check(len(image_shape) == 4, "data.name", "a video dataset (clips [N, T, H, W, C])",
                c.data.name)
     conditional = m.class_conditional
     if conditional and not num_classes:
@@ -43,7 +46,7 @@ def build(c: ml_collections.ConfigDict, image_shape, num_classes):
         from experiments.sampling import load_objective_and_params
 
         _, image_obj, image_state, _ = load_objective_and_params(o.image_workdir, None)
-        b._require(tuple(image_obj.image_shape) == tuple(image_shape[1:]), "objective.image_workdir",
+        b.check(tuple(image_obj.image_shape) == tuple(image_shape[1:]), "objective.image_workdir",
                    f"an image run on frames of shape {tuple(image_shape[1:])}",
                    tuple(image_obj.image_shape))
         image_params = image_state.ema_params

@@ -6,31 +6,31 @@ import ml_collections
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.build import _require
+    from experiments.config_types import check
 
     m, o = c.model, c.objective
-    _require(m.name == "vqvae", "model.name", "'vqvae' (objective.name is 'vqvae')", m.name)
-    _require(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    _require(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-             "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
-    _require(m.num_res_blocks >= 0, "model.num_res_blocks", "an int >= 0", m.num_res_blocks)
-    _require(m.code_dim >= 1, "model.code_dim", "a positive int", m.code_dim)
-    _require(o.num_codes >= 2, "objective.num_codes", "an int >= 2", o.num_codes)
-    _require(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
-    _require(0.0 <= o.codebook_decay < 1.0, "objective.codebook_decay", "a value in [0, 1)", o.codebook_decay)
-    _require(o.dead_threshold >= 0, "objective.dead_threshold", "a value >= 0 (0: no restarts)", o.dead_threshold)
+    check(m.name == "vqvae", "model.name", "'vqvae' (objective.name is 'vqvae')", m.name)
+    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
+          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check(m.num_res_blocks >= 0, "model.num_res_blocks", "an int >= 0", m.num_res_blocks)
+    check(m.code_dim >= 1, "model.code_dim", "a positive int", m.code_dim)
+    check(o.num_codes >= 2, "objective.num_codes", "an int >= 2", o.num_codes)
+    check(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
+    check(0.0 <= o.codebook_decay < 1.0, "objective.codebook_decay", "a value in [0, 1)", o.codebook_decay)
+    check(o.dead_threshold >= 0, "objective.dead_threshold", "a value >= 0 (0: no restarts)", o.dead_threshold)
 
 
 def module(c: ml_collections.ConfigDict, image_shape):
-    from experiments.build import _require
+    from experiments.config_types import check
     from gen_jax.nn.vq import VQVAE
 
     m = c.model
     h, w = image_shape[:2]
     f = 2 ** len(m.channel_mult)
-    _require(h % f == 0 and w % f == 0, "model.channel_mult",
-             f"at most as many levels as halvings of the image size {h}x{w} (2^levels must divide it)",
-             m.channel_mult)
+    check(h % f == 0 and w % f == 0, "model.channel_mult",
+          f"at most as many levels as halvings of the image size {h}x{w} (2^levels must divide it)",
+          m.channel_mult)
     return VQVAE(tuple(image_shape), m.channels, tuple(m.channel_mult), m.num_res_blocks, m.code_dim)
 
 

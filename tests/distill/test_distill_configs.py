@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from experiments import build, main, sampling
+from experiments.workdir import save_run_info
 from experiments.configs import consistency_distill_mnist, default, progressive_distill_mnist
 
 from gen_jax.train import checkpoint
@@ -28,7 +29,7 @@ def teacher(tmp_path_factory):
     ds = build.dataset(c)
     shape, classes = build.image_info(ds)
     objective = build.objective(c, shape, classes)
-    build.save_run_info(str(wd), c, shape, classes, ds.class_names)
+    save_run_info(str(wd), c, shape, classes, ds.class_names)
     checkpoint.save(checkpoint.manager(str(wd / "checkpoints")), objective.init(jax.random.PRNGKey(0)),
                     wait=True)
     return wd

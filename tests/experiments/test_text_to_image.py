@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from experiments import build
+from experiments.workdir import load_run_info, save_run_info
 from experiments.configs import default, text_to_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,12 +39,12 @@ def test_text_smoke_trains_and_samples_from_a_prompt(tmp_path):
     z = np.load(wd / "p.npz")
     assert z["images"].shape == (4, 8, 8, 1)
     assert list(z["prompts"]) == ["a 3", "a zebra", "a 3", "a zebra"]
-    tok = build.text_tokenizer(build.load_run_info(str(wd))[0])
+    tok = build.text_tokenizer(load_run_info(str(wd))[0])
     np.testing.assert_array_equal(z["tokens"], tok.encode(list(z["prompts"])))
 
 
 def test_prompt_on_a_run_without_text_encoder_is_a_clear_error(tmp_path):
-    build.save_run_info(str(tmp_path), default.get_config("smoke"), (8, 8, 1), 10)
+    save_run_info(str(tmp_path), default.get_config("smoke"), (8, 8, 1), 10)
     r = _run(["experiments.sample", f"--workdir={tmp_path}", "--prompt", "a cat"])
     assert r.returncode != 0
     assert "--prompt needs a text-to-image run" in r.stderr and "'ddpm'" in r.stderr
