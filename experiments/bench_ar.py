@@ -126,6 +126,7 @@ def main(argv):
                   f"{opts}; batch {_BATCH.value}; hardware: {meta['hardware']}.\n")
     bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, md, echo=True)
 
+
 if __name__ == "__main__":
     flags.mark_flags_as_required(["tokenizer"])
     app.run(main)

@@ -105,7 +105,8 @@ def run(objective, params, features, train_images, cells, *, num: int, seed: int
             json.dump(row, f)
         rows.append(row)
         print(f"{spec}: FID {row['fid']:.2f} (published {row['published_fid']}) in {t_sample:.0f} s of sampling")
-    meta = {**(meta or {}), "reference": ref_stats or f"{len(train_images)} training images", **bc.run_info()}
+    meta = {**(meta or {}), "reference": ref_stats or f"{len(train_images)} training images",
+            **bc.run_info()}
     table = bc.markdown_table(rows, [
         ("sampler", "sampler"), ("steps", "steps"), ("spacing", "spacing"), ("samples", "num"),
         ("FID", "fid", "{:.2f}"), ("published FID", "published_fid", "{:.2f}"),

@@ -122,6 +122,7 @@ def main(argv):
         f"the {n} test images of the target domain. Hardware: {meta['hardware']}.\n")
     bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, md, echo=True)
 
+
 if __name__ == "__main__":
     flags.mark_flags_as_required(["workdir"])
     app.run(main)

@@ -129,7 +129,8 @@ def main(argv):
             "pd_workdirs": _PD.value, "cd_workdirs": _CD.value, "target": target(rows), **bc.run_info()}
     if _HW.value:
         meta["hardware"] = _HW.value
-    bc.write_results(out_dir, "results", {"meta": meta, "rows": rows}, rows_to_markdown(rows, meta), echo=True)
+    bc.write_results(out_dir, "results", {"meta": meta, "rows": rows}, rows_to_markdown(rows, meta),
+                     echo=True)
 
 
 if __name__ == "__main__":

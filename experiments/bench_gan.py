@@ -43,15 +43,20 @@ from __future__ import annotations
 
 from absl import app, flags, logging
 
-from experiments import train as main_lib  # noqa: F401  (tests replace main_lib.run)
-from experiments.bench_gan_collapse import COLLAPSE_RUNS, collapse, collapse_markdown  # noqa: F401
-from experiments.bench_gan_common import CONFIGS, DATASETS, load_config  # noqa: F401
-from experiments.bench_gan_fid import (STABILITY_MODELS, TARGET_MODELS, final_sampler,  # noqa: F401
-                                       stability, stability_markdown, summarize, targets,
-                                       targets_markdown)
-from experiments.bench_gan_objective import (OBJECTIVE_LOSSES, objective_curves,  # noqa: F401
-                                             objective_markdown, objective_trick)
+from experiments import train as main_lib
+from experiments.bench_gan_collapse import COLLAPSE_RUNS, collapse, collapse_markdown
+from experiments.bench_gan_common import CONFIGS, DATASETS, load_config
+from experiments.bench_gan_fid import (STABILITY_MODELS, TARGET_MODELS, final_sampler, stability,
+                                       stability_markdown, summarize, targets, targets_markdown)
+from experiments.bench_gan_objective import (OBJECTIVE_LOSSES, objective_curves, objective_markdown,
+                                             objective_trick)
 from experiments.bench_gan_speed import speed, speed_markdown
+
+# the modes' entry points, importable from here as before the split (main_lib: tests replace its run)
+__all__ = ["CONFIGS", "COLLAPSE_RUNS", "OBJECTIVE_LOSSES", "STABILITY_MODELS", "TARGET_MODELS",
+           "collapse", "collapse_markdown", "final_sampler", "load_config", "main_lib",
+           "objective_curves", "objective_markdown", "objective_trick", "speed", "speed_markdown",
+           "stability", "stability_markdown", "summarize", "targets", "targets_markdown"]
 
 _MODE = flags.DEFINE_enum("mode", None, ["objective", "collapse", "speed", "stability", "targets"],
                           "What to measure.")

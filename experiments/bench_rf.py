@@ -133,7 +133,8 @@ def main(argv):
 
     net = load_feature_net("mnist")
     ref, _ = bc.training_reference(net, "mnist", _DATA.value, _NUM_FID.value, _NUM_REAL.value)
-    meta["floor_fid"] = bc.fid_to(net, bc.real_images("mnist", _DATA.value, "test", _NUM_FID.value, seed=None), ref)
+    test = bc.real_images("mnist", _DATA.value, "test", _NUM_FID.value, seed=None)
+    meta["floor_fid"] = bc.fid_to(net, test, ref)
     nfes = [int(n) for n in _NFE.value]
 
     def score(name, objective, params, steps):

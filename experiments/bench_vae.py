@@ -72,7 +72,8 @@ def main(argv):
                   f"precision {row['precision']:.3f}, recall {row['recall']:.3f}")
     meta = {"seed": _SEED.value, "num_real": _NUM_REAL.value or "all", "feature_nets": ", ".join(f"{k}: {v}" for k, v in nets.items()),
             **bc.run_info()}
-    bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, markdown(rows, meta), echo=True)
+    bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, markdown(rows, meta),
+                     echo=True)
 
 
 if __name__ == "__main__":
