@@ -89,7 +89,6 @@ _DIFFUSION = flags.DEFINE_list("diffusion", ["ddpm:1000", "ddim:10"], "speed: SA
                                "for the DDPM U-Net.")
 
 
-
 def _model_steps(specs) -> dict:
     out = {}
     for spec in specs:
