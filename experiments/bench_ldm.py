@@ -69,10 +69,10 @@ def markdown(res) -> str:
     lines = [f"Autoencoder {m['ae_workdir']} (step {m['ae_step']}, f = {m['factor']}, latents "
              f"{'x'.join(map(str, m['latent_shape']))}, scale {m['latent_scale']:.4f}); "
              f"{r['num']} {m['data']} test images; reference: {m['num_real']} random training images; features: {m['feature_net']}; hardware: {m['hardware']}.",
-             "", "| reconstruction PSNR (dB) | rFID | floor FID (originals) | precision | recall |",
-             "|---|---|---|---|---|",
-             f"| {r['psnr_mean']:.2f} ± {r['psnr_std']:.2f} | {r['fid']:.3f} | {r['floor_fid']:.3f} "
-             f"| {r['precision']:.3f} | {r['recall']:.3f} |", "",
+             "", bc.markdown_table([r], [
+                 ("reconstruction PSNR (dB)", lambda x: f"{x['psnr_mean']:.2f} ± {x['psnr_std']:.2f}"),
+                 ("rFID", "fid", "{:.3f}"), ("floor FID (originals)", "floor_fid", "{:.3f}"),
+                 ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}")]), "",
              f"Cost per sample (batch {m['batch_size']}; sampler FLOPs: DDIM with its steps unrolled, "
              f"{res['pixel']['flops_steps']} steps counted, scaled to {m['steps']}; times: the on-device "
              f"{m['steps']}-step loop):", "",
