@@ -15,7 +15,6 @@ and a sample grid per row.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -25,9 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments.sampling import load_objective_and_params
-from gen_jax.data import load_dataset
-from gen_jax.train.evaluation import real_reference, score
 from gen_jax.utils.images import save_grid, to_uint8
 
 _TOK = flags.DEFINE_string("tokenizer", None, "Workdir of a vqvae run.")
@@ -65,23 +63,19 @@ def timed_batches(fn, params, num: int, batch: int, seed: int):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
-    from gen_jax.metrics.frechet import frechet_distance
+    from gen_jax.metrics.feature_nets import load_feature_net
 
     os.makedirs(_OUT.value, exist_ok=True)
     c_tok, tok, tok_state, _ = load_objective_and_params(_TOK.value)
     data_dir = _DATA_DIR.value or c_tok.data.dir or None
     net = load_feature_net(c_tok.data.name)
-    train = load_dataset(c_tok.data.name, data_dir, "train").images
-    train = train[np.random.default_rng(0).permutation(len(train))[: _NUM_REAL.value]]
-    test = load_dataset(c_tok.data.name, data_dir, "test").images[: _NUM.value]
-    ref = real_reference(net, train, _NUM.value)
-    mu_t, sigma_t, _ = feature_stats(net, test)
-    floor = float(frechet_distance(mu_t, sigma_t, ref.mu, ref.sigma))
+    ref, _ = bc.training_reference(net, c_tok.data.name, data_dir, _NUM.value, _NUM_REAL.value)
+    test = bc.real_images(c_tok.data.name, data_dir, "test", _NUM.value, seed=None)
+    floor = bc.fid_to(net, test, ref)
     rows = []
 
     def add(name, images, extra):
-        m = {k: float(v) for k, v in score(net, images, ref).items() if "/" not in k}
+        m = bc.scores(net, images, ref)
         rows.append({"model": name, "num": len(images), **extra, **m})
         slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
         save_grid(os.path.join(_OUT.value, f"{slug}.png"), images[:100], ncols=10)
@@ -121,25 +115,16 @@ def main(argv):
             add(f"MaskGIT {n} steps", images, {"steps": n, "sec_per_sample": sec, "step": int(state.step)})
 
     meta = {"num_real": _NUM_REAL.value, "floor_fid": floor, "feature_net": net.name, "seed": _SEED.value,
-            "sampling": opts, "batch_size": _BATCH.value,
-            "hardware": f"{jax.device_count()}x {jax.devices()[0].device_kind} ({jax.default_backend()})"}
-    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    head = ["model", "training steps", "decoding steps", "N", "FID", "precision", "recall",
-            "class entropy", "s / sample", "PSNR (dB)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    fmt = lambda r, k, f: f.format(r[k]) if k in r else "–"  # noqa: E731
-    for r in rows:
-        lines.append("| " + " | ".join([r["model"], str(r["step"]), fmt(r, "steps", "{}"), str(r["num"]),
-                                        f"{r['fid']:.2f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
-                                        f"{r['class_entropy']:.3f}", fmt(r, "sec_per_sample", "{:.4f}"),
-                                        fmt(r, "psnr", "{:.2f}")]) + " |")
-    md = "\n".join(lines) + (f"\n\nFID floor (N real test images vs the reference): {floor:.2f}. Features: "
-                             f"{net.name}; reference: {_NUM_REAL.value} random training images; sampling "
-                             f"{opts}; batch {_BATCH.value}; hardware: {meta['hardware']}.\n")
-    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
-        f.write(md)
-    print(md)
+            "sampling": opts, "batch_size": _BATCH.value, **bc.run_info()}
+    table = bc.markdown_table(rows, [
+        ("model", "model"), ("training steps", "step"), ("decoding steps", "steps"), ("N", "num"),
+        ("FID", "fid", "{:.2f}"), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
+        ("class entropy", "class_entropy", "{:.3f}"), ("s / sample", "sec_per_sample", "{:.4f}"),
+        ("PSNR (dB)", "psnr", "{:.2f}")])
+    md = table + (f"\n\nFID floor (N real test images vs the reference): {floor:.2f}. Features: "
+                  f"{net.name}; reference: {_NUM_REAL.value} random training images; sampling "
+                  f"{opts}; batch {_BATCH.value}; hardware: {meta['hardware']}.\n")
+    bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, md, echo=True)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments import build
 from experiments import sampling as sample_lib
 from gen_jax.metrics.features import init_stats, mean_cov, update_stats
@@ -105,18 +106,13 @@ def run(objective, params, features, train_images, cells, *, num: int, seed: int
         rows.append(row)
         print(f"{spec}: FID {row['fid']:.2f} (published {row['published_fid']}) in {t_sample:.0f} s of sampling")
     meta = {**(meta or {}), "reference": ref_stats or f"{len(train_images)} training images",
-            "hardware": f"{jax.device_count()}x {jax.devices()[0].device_kind} ({jax.default_backend()})"}
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    lines = ["| sampler | steps | spacing | samples | FID | published FID | sampling s |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        pub = "" if r["published_fid"] is None else f"{r['published_fid']:.2f}"
-        lines.append(f"| {r['sampler']} | {r['steps']} | {r['spacing']} | {r['num']} | {r['fid']:.2f} | {pub} | "
-                     f"{r['sample_seconds']:.0f} |")
-    lines.append("\n" + "; ".join(f"{k}: {v}" for k, v in meta.items()))
-    with open(os.path.join(out_dir, "results.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+            **bc.run_info()}
+    table = bc.markdown_table(rows, [
+        ("sampler", "sampler"), ("steps", "steps"), ("spacing", "spacing"), ("samples", "num"),
+        ("FID", "fid", "{:.2f}"), ("published FID", "published_fid", "{:.2f}"),
+        ("sampling s", "sample_seconds", "{:.0f}")], missing="")
+    md = table + "\n\n" + "; ".join(f"{k}: {v}" for k, v in meta.items()) + "\n"
+    bc.write_results(out_dir, "results", {"meta": meta, "rows": rows}, md, echo=True)
     return rows
 
 

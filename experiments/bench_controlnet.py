@@ -18,7 +18,6 @@ OUT). --variant=smoke: the configs' smoke variants on the embedded digits (for t
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -27,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments import main as main_lib
 from experiments.configs import controlnet_mnist
 from experiments.sampling import load_objective_and_params, sample_keys
@@ -126,12 +126,12 @@ def markdown(result: dict) -> str:
     lines = [f"ControlNet on MNIST: agreement of the samples' Sobel edges with the condition (the "
              f"edges of test image i), {result['num']} conditions, one sample each "
              f"({result['sampler']}); mean ± standard error.", "",
-             "| samples | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    names = {"controlnet": "ControlNet", "base": "base model (ignores the condition)",
-             "other_digit": "another real test digit"}
-    for k in ("controlnet", "base", "other_digit"):
-        lines.append(f"| {names[k]} | " + " | ".join(
-            f"{s[k][m]['mean']:.3f} ± {s[k][m]['se']:.3f}" for m in cols) + " |")
+             bc.markdown_table(
+                 [{"samples": name, **s[k]} for k, name in (
+                     ("controlnet", "ControlNet"), ("base", "base model (ignores the condition)"),
+                     ("other_digit", "another real test digit"))],
+                 [("samples", "samples")] + [(m, m, lambda v: f"{v['mean']:.3f} ± {v['se']:.3f}")
+                                             for m in cols])]
     lines += ["", f"Base: {result['base_steps']} steps; ControlNet: {result['controlnet_steps']} "
               f"steps; {result['hardware']}; wall time {result['wall_s']:.0f} s."]
     return "\n".join(lines) + "\n"
@@ -163,13 +163,8 @@ def run(variant: str, out_dir: str, figure_dir: str | None = None, data_dir=None
               "controlnet_steps": cc.train.steps, "condition": cc.objective.condition,
               "edge_threshold": cc.objective.edge_threshold,
               "sampler": f"{cc.sampler.name}, {cc.sampler.num_steps} steps",
-              "hardware": f"{jax.device_count()} {jax.default_backend()} device(s) "
-                          f"(2 shared CPU cores when cpu)",
-              "wall_s": time.time() - t0, "figure": os.path.basename(png)}
-    with open(os.path.join(figure_dir, "controlnet.json"), "w") as f:
-        json.dump(result, f, indent=1)
-    with open(os.path.join(figure_dir, "controlnet.md"), "w") as f:
-        f.write(markdown(result))
+              "wall_s": time.time() - t0, "figure": os.path.basename(png), **bc.run_info()}
+    bc.write_results(figure_dir, "controlnet", result, markdown(result))
     return result
 
 

@@ -16,7 +16,6 @@ results.json, results.md and translations.png (rows: source, translation, cycle,
 
 from __future__ import annotations
 
-import json
 import os
 
 import jax
@@ -25,11 +24,11 @@ import numpy as np
 import optax
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments.sampling import load_objective_and_params
 from gen_jax.data import load_dataset
 from gen_jax.data.mnist_m import domain_labels
-from gen_jax.metrics.feature_nets import FeatureNet, feature_stats, load_feature_net, predict_labels
-from gen_jax.metrics.frechet import frechet_distance
+from gen_jax.metrics.feature_nets import FeatureNet, load_feature_net, predict_labels
 from gen_jax.nn.classifier import MNISTClassifier
 from gen_jax.utils.images import save_grid, to_uint8
 
@@ -83,11 +82,8 @@ def main(argv):
         return float(np.mean(predict_labels(mnist if to_a else net, x) == labels))
 
     def fid(net, x, real, to_a):
-        f = (lambda y: grey(y)) if to_a else (lambda y: np.asarray(y))
-        use = mnist if to_a else net
-        m1, s1, _ = feature_stats(use, f(x))
-        m2, s2, _ = feature_stats(use, f(real))
-        return float(frechet_distance(m1, s1, m2, s2))
+        f = grey if to_a else np.asarray
+        return bc.fid_between(mnist if to_a else net, f(x), f(real))
 
     p = state.ema_params
     tr = jax.jit(obj.translate, static_argnums=2)
@@ -113,22 +109,18 @@ def main(argv):
     save_grid(os.path.join(_OUT.value, "translations.png"), to_uint8(grid), ncols=k)
     meta = {"workdir": _WORKDIR.value, "step": int(state.step), "num": n, "clf_b": clf_b.name,
             "clf_b_test_acc_on_mnist_m": acc_b_on_b, "clf_a": mnist.name, "clf_a_test_acc_on_mnist": acc_a_on_a,
-            "hardware": f"{jax.device_count()}x {jax.devices()[0].device_kind} ({jax.default_backend()})"}
-    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    head = ["mapping", "A→B label acc.", "B→A label acc.", "A→B FID", "B→A FID", "cycle L1 (A)", "cycle L1 (B)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        lines.append(f"| {r['mapping']} | {r['a2b_label_acc']:.3f} | {r['b2a_label_acc']:.3f} | "
-                     f"{r['a2b_fid']:.2f} | {r['b2a_fid']:.2f} | {r['cycle_l1_a']:.3f} | {r['cycle_l1_b']:.3f} |")
-    md = "\n".join(lines) + (
+            **bc.run_info()}
+    table = bc.markdown_table(rows, [
+        ("mapping", "mapping"), ("A→B label acc.", "a2b_label_acc", "{:.3f}"),
+        ("B→A label acc.", "b2a_label_acc", "{:.3f}"), ("A→B FID", "a2b_fid", "{:.2f}"),
+        ("B→A FID", "b2a_fid", "{:.2f}"), ("cycle L1 (A)", "cycle_l1_a", "{:.3f}"),
+        ("cycle L1 (B)", "cycle_l1_b", "{:.3f}")])
+    md = table + (
         f"\n\n{n} test images per direction; training step {meta['step']}. Classifiers: A (MNIST) "
         f"{mnist.name}, {acc_a_on_a:.3f} on these MNIST images; B (MNIST-M) {clf_b.name}, "
         f"{acc_b_on_b:.3f} on these MNIST-M images. FID in the target classifier's features, against "
         f"the {n} test images of the target domain. Hardware: {meta['hardware']}.\n")
-    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
-        f.write(md)
-    print(md)
+    bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, md, echo=True)
 
 
 if __name__ == "__main__":

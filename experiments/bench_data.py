@@ -26,6 +26,8 @@ import time
 import numpy as np
 from absl import app, flags
 
+from experiments import bench_common as bc
+
 # What a train step consumes on an accelerator, for the gap (the figure the issue cites: the DDPM
 # CIFAR-10 U-Net, 35.7 M parameters, on a TPU v3-8).
 TPU_IMAGES_PER_SEC = 2690.0
@@ -128,11 +130,10 @@ def memory_rows(work_dir: str) -> list[dict]:
 def markdown(result: dict) -> str:
     lines = [f"Input pipeline on {result['host']} (load average {result['load_avg']} at start); "
              f"command: `{result['command']}`.", "",
-             "| resolution | grain workers | threads | batch | time to first batch (s) | images/s |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for r in result["throughput"]:
-        lines.append(f"| {r['resolution']}x{r['resolution']} | {r['workers']} | {r['threads']} | "
-                     f"{r['batch_size']} | {r['first_batch_s']} | {r['images_per_s']} |")
+             bc.markdown_table(result["throughput"], [
+                 ("resolution", "resolution", "{0}x{0}"), ("grain workers", "workers"),
+                 ("threads", "threads"), ("batch", "batch_size"),
+                 ("time to first batch (s)", "first_batch_s"), ("images/s", "images_per_s")])]
     if result["throughput"]:
         best = {}
         for r in result["throughput"]:
@@ -148,11 +149,9 @@ def markdown(result: dict) -> str:
     if result["memory"]:
         lines += ["", f"Peak RSS of a process training a tiny U-Net for {result['rss_steps']} steps "
                       f"(batch {result['batch_size']}):", "",
-                  "| images | resolution | path | float32 set (MB) | peak RSS (MB) |",
-                  "| --- | --- | --- | --- | --- |"]
-        for r in result["memory"]:
-            lines.append(f"| {r['images']} | {r['resolution']}x{r['resolution']} | {r['path']} | "
-                         f"{r['float32_dataset_mb']} | {r['peak_rss_mb']} |")
+                  bc.markdown_table(result["memory"], [
+                      ("images", "images"), ("resolution", "resolution", "{0}x{0}"), ("path", "path"),
+                      ("float32 set (MB)", "float32_dataset_mb"), ("peak RSS (MB)", "peak_rss_mb")])]
         for kind in ("stream", "memory"):
             rs = [r for r in result["memory"] if r["path"] == kind]
             if len(rs) >= 2:
@@ -170,7 +169,6 @@ def main(argv):
     os.makedirs(F.work_dir, exist_ok=True)
     result = {"host": f"{os.cpu_count()} CPU cores", "cores": os.cpu_count(),
               "load_avg": round(os.getloadavg()[0], 2),
-              "command": "python -m experiments.bench_data " + " ".join(sys.argv[1:]),
               "batch_size": F.batch_size, "rss_steps": F.rss_steps, "throughput": [], "memory": []}
     for res in F.resolutions:
         path = synthetic(F.work_dir, F.throughput_images, int(res))
@@ -180,13 +178,8 @@ def main(argv):
             result["throughput"].append(row)
     if F.rss_sizes:
         result["memory"] = memory_rows(F.work_dir)
-    os.makedirs(F.out_dir, exist_ok=True)
-    with open(os.path.join(F.out_dir, "bench_data.json"), "w") as f:
-        json.dump(result, f, indent=1)
-    md = markdown(result)
-    with open(os.path.join(F.out_dir, "bench_data.md"), "w") as f:
-        f.write(md)
-    print(md)
+    result.update(bc.run_info())
+    bc.write_results(F.out_dir, "bench_data", result, markdown(result), echo=True)
 
 
 if __name__ == "__main__":

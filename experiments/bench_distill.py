@@ -20,10 +20,9 @@ import os
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments import sampling
-from gen_jax.data import load_dataset
 from gen_jax.train import checkpoint
-from gen_jax.train.evaluation import real_reference, score
 
 _TEACHER = flags.DEFINE_string("teacher_workdir", None, "The teacher's workdir (ddpm / rectified_flow).")
 _PD = flags.DEFINE_list("pd_workdir", [], "Progressive-distillation workdirs (every round is a row).")
@@ -36,23 +35,22 @@ _BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call.")
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed (sample i uses fold_in(seed, i)).")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the teacher's config).")
 _OUT = flags.DEFINE_string("out_dir", None, "Output directory (default TEACHER_WORKDIR/bench_distill).")
-_HW = flags.DEFINE_string("hardware", "2 shared CPU cores", "Hardware note for the table.")
+_HW = flags.DEFINE_string("hardware", "", "Hardware note for the table (default: the devices, "
+                          "bench_common.hardware()).")
 flags.mark_flags_as_required(["teacher_workdir"])
 
 
 def rows_to_markdown(rows, meta) -> str:
-    head = ["model", "sampler", "steps (NFE)", "FID", "precision", "recall", "coverage", "class entropy"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        lines.append("| " + " | ".join([r["model"], r["sampler"], str(r["steps"]), f"{r['fid']:.2f}",
-                                        f"{r['precision']:.3f}", f"{r['recall']:.3f}",
-                                        f"{r['prdc_coverage']:.3f}", f"{r['class_entropy']:.3f}"]) + " |")
+    table = bc.markdown_table(rows, [
+        ("model", "model"), ("sampler", "sampler"), ("steps (NFE)", "steps"), ("FID", "fid", "{:.2f}"),
+        ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
+        ("coverage", "prdc_coverage", "{:.3f}"), ("class entropy", "class_entropy", "{:.3f}")])
     t = meta["target"]
     verdict = ("no 1-step student" if t["best_1step_fid"] is None else
                f"best 1-step student FID {t['best_1step_fid']:.2f} ({t['best_1step_model']}) vs teacher "
                f"{t['teacher_steps']}-step FID {t['teacher_fid']:.2f}: ratio {t['ratio']:.2f} "
                f"(target <= 1.5: {'met' if t['met'] else 'not met'})")
-    return ("\n".join(lines) + f"\n\n{verdict}.\n\n{meta['num']} samples per row; features: "
+    return (table + f"\n\n{verdict}.\n\n{meta['num']} samples per row; features: "
             f"{meta['feature_net']}; reference: {meta['data']} train split ({meta['num_real']} "
             f"images); hardware: {meta['hardware']}.\n")
 
@@ -80,7 +78,7 @@ def main(argv):
     net = load_feature_net(c.data.name)
     data_dir = _DATA_DIR.value or c.data.dir or None
     print("reference statistics ...")
-    ref = real_reference(net, load_dataset(c.data.name, data_dir, "train").images[: _NUM_REAL.value], _NUM.value)
+    ref, _ = bc.training_reference(net, c.data.name, data_dir, _NUM.value, _NUM_REAL.value, seed=None)
     labels = (np.arange(_NUM.value) % teacher.num_classes).astype(np.int32) if teacher.num_classes else None
     rows = []
 
@@ -97,9 +95,7 @@ def main(argv):
         images = sampling.generate(objective, params, num=_NUM.value, seed=_SEED.value, sampler=sampler,
                                    num_steps=steps, labels=labels, batch_size=_BATCH.value,
                                    fn=fns[id(objective)])
-        scores = score(net, images, ref)
-        row = {"model": model, "sampler": sampler, "steps": steps,
-               **{k: float(v) for k, v in scores.items() if "/" not in k}}
+        row = {"model": model, "sampler": sampler, "steps": steps, **bc.scores(net, images, ref)}
         print(row, flush=True)
         with open(path, "w") as f:
             json.dump(row, f)
@@ -129,14 +125,12 @@ def main(argv):
                  student, state.ema_params, "consistency", n)
 
     meta = {"num": _NUM.value, "num_real": _NUM_REAL.value, "feature_net": f"{c.data.name}_classifier",
-            "data": c.data.name, "hardware": _HW.value, "teacher_workdir": _TEACHER.value,
-            "pd_workdirs": _PD.value, "cd_workdirs": _CD.value, "target": target(rows)}
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    md = rows_to_markdown(rows, meta)
-    with open(os.path.join(out_dir, "results.md"), "w") as f:
-        f.write(md)
-    print(md)
+            "data": c.data.name, "teacher_workdir": _TEACHER.value,
+            "pd_workdirs": _PD.value, "cd_workdirs": _CD.value, "target": target(rows), **bc.run_info()}
+    if _HW.value:
+        meta["hardware"] = _HW.value
+    bc.write_results(out_dir, "results", {"meta": meta, "rows": rows}, rows_to_markdown(rows, meta),
+                     echo=True)
 
 
 if __name__ == "__main__":

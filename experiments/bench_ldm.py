@@ -39,13 +39,11 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments import build
 from experiments import sampling as sample_lib
-from gen_jax.data import load_dataset
-from gen_jax.metrics.frechet import frechet_distance
+from experiments.ldm_cost import _cost_rows, cost_markdown, denoiser_cost, fresh_cost
 from gen_jax.metrics.reconstruction import psnr
-from gen_jax.train.evaluation import real_reference, score
-from experiments.ldm_cost import _cost_rows, _hardware, cost_markdown, denoiser_cost, fresh_cost  # noqa: F401
 from gen_jax.utils.images import save_grid, to_uint8
 
 _LDM = flags.DEFINE_string("ldm_workdir", None, "Trained latent_diffusion workdir (its config names "
@@ -66,20 +64,15 @@ _COST_ONLY = flags.DEFINE_bool("cost_only", False, "Only the latent-vs-pixel cos
                                "autoencoder_cifar10.py (no workdir needed).")
 
 
-def _scores(net, images_uint8, ref) -> dict:
-    """FID, precision/recall, density/coverage and class entropy (gen_jax.train.evaluation.score)."""
-    return {k: float(v) for k, v in score(net, images_uint8, ref).items() if "/" not in k}
-
-
 def markdown(res) -> str:
     r, m = res["reconstruction"], res["meta"]
     lines = [f"Autoencoder {m['ae_workdir']} (step {m['ae_step']}, f = {m['factor']}, latents "
              f"{'x'.join(map(str, m['latent_shape']))}, scale {m['latent_scale']:.4f}); "
              f"{r['num']} {m['data']} test images; reference: {m['num_real']} random training images; features: {m['feature_net']}; hardware: {m['hardware']}.",
-             "", "| reconstruction PSNR (dB) | rFID | floor FID (originals) | precision | recall |",
-             "|---|---|---|---|---|",
-             f"| {r['psnr_mean']:.2f} ± {r['psnr_std']:.2f} | {r['fid']:.3f} | {r['floor_fid']:.3f} "
-             f"| {r['precision']:.3f} | {r['recall']:.3f} |", "",
+             "", bc.markdown_table([r], [
+                 ("reconstruction PSNR (dB)", lambda x: f"{x['psnr_mean']:.2f} ± {x['psnr_std']:.2f}"),
+                 ("rFID", "fid", "{:.3f}"), ("floor FID (originals)", "floor_fid", "{:.3f}"),
+                 ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}")]), "",
              f"Cost per sample (batch {m['batch_size']}; sampler FLOPs: DDIM with its steps unrolled, "
              f"{res['pixel']['flops_steps']} steps counted, scaled to {m['steps']}; times: the on-device "
              f"{m['steps']}-step loop):", "",
@@ -95,12 +88,12 @@ def markdown(res) -> str:
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+    from gen_jax.metrics.feature_nets import load_feature_net
 
     os.makedirs(_OUT.value, exist_ok=True)
     if _COST_ONLY.value:
         res = fresh_cost(_BATCH.value, _FLOPS_STEPS.value, _STEPS.value, _REPEATS.value)
-        _write(res, "cost", cost_markdown(res))
+        bc.write_results(_OUT.value, "cost", res, cost_markdown(res), echo=True)
         return
     if not _LDM.value:
         raise app.UsageError("--ldm_workdir is required (or --cost_only)")
@@ -112,11 +105,8 @@ def main(argv):
     data_dir = _DATA_DIR.value or c.data.dir or None
     ae, ae_params = ldm.autoencoder, ldm.ae_params
     net = load_feature_net(c.data.name)
-    train = load_dataset(c.data.name, data_dir, "train").images
-    train = train[np.random.default_rng(0).permutation(len(train))[: _NUM_REAL.value or None]]
-    test = load_dataset(c.data.name, data_dir, "test").images  # CIFAR-10's copy is sorted by class
-    test = test[np.sort(np.random.default_rng(1).permutation(len(test))[: _NUM.value])]
-    ref = real_reference(net, train, _NUM.value)
+    ref, num_real = bc.training_reference(net, c.data.name, data_dir, _NUM.value, _NUM_REAL.value)
+    test = bc.real_images(c.data.name, data_dir, "test", _NUM.value, seed=1)
 
     print("reconstructions ...")
     rec_fn = jax.jit(ae.reconstruct)
@@ -124,10 +114,9 @@ def main(argv):
                             for i in range(0, len(test), 250)])
     orig = to_uint8(test)
     p = psnr(orig, recon)
-    mu_t, sigma_t, _ = feature_stats(net, orig)
     rec = {"num": len(test), "psnr_mean": float(p.mean()), "psnr_std": float(p.std()),
-           "floor_fid": float(frechet_distance(mu_t, sigma_t, ref.mu, ref.sigma)),
-           **_scores(net, recon, ref)}
+           "floor_fid": bc.fid_to(net, orig, ref),
+           **bc.scores(net, recon, ref)}
     save_grid(os.path.join(_OUT.value, "recon.png"), np.concatenate([orig[:16], recon[:16]]), ncols=16)
     print(f"PSNR {rec['psnr_mean']:.2f} dB, rFID {rec['fid']:.3f} (floor {rec['floor_fid']:.3f})")
 
@@ -143,9 +132,8 @@ def main(argv):
     res["meta"] = {"ldm_workdir": _LDM.value, "ae_workdir": c.objective.autoencoder_workdir,
                    "ae_step": None, "factor": ldm.image_shape[0] // ldm.latent_shape[0],
                    "latent_shape": list(ldm.latent_shape), "latent_scale": float(ldm.scale),
-                   "data": c.data.name, "num_real": int(len(train)), "feature_net": net.name, "batch_size": bs, "steps": steps,
-                   "ldm_step": int(jax.device_get(state.step)),
-                   "hardware": _hardware()}
+                   "data": c.data.name, "num_real": int(num_real), "feature_net": net.name, "batch_size": bs, "steps": steps,
+                   "ldm_step": int(jax.device_get(state.step)), **bc.run_info(load=True)}
     scale_file = os.path.join(c.objective.autoencoder_workdir, "latent_scale.json")
     if os.path.exists(scale_file):
         with open(scale_file) as f:
@@ -160,17 +148,8 @@ def main(argv):
         sec = (time.perf_counter() - t0) / _NUM.value  # includes the one compilation
         save_grid(os.path.join(_OUT.value, "samples.png"), images[:100], ncols=10)
         res["samples"] = {"num": _NUM.value, "sec_per_sample": sec,
-                          **_scores(net, images, ref)}
-    _write(res, "results", markdown(res))
-
-
-def _write(res: dict, name: str, md: str) -> None:
-    """--out_dir/name.json and name.md; the Markdown is printed too."""
-    with open(os.path.join(_OUT.value, f"{name}.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    with open(os.path.join(_OUT.value, f"{name}.md"), "w") as f:
-        f.write(md)
-    print(md)
+                          **bc.scores(net, images, ref)}
+    bc.write_results(_OUT.value, "results", res, markdown(res), echo=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from gen_jax.data import load_dataset
 from gen_jax.metrics import corruptions
 from gen_jax.metrics.frechet import frechet_distance
@@ -124,24 +125,27 @@ def markdown(results, meta) -> str:
             r = res["rows"][i] if i < len(res["rows"]) else None
             cells.append("" if r is None else f"{r['fid']:.2f} ({r['fid_ratio']:.1f}×)")
         lines.append(f"| {_label(row['family'], row['strength'])} | " + " | ".join(cells) + " |")
+
+    def bar(b, k, fmt):
+        return f"{b[k + '_ratio']:{fmt}}× " + ("pass" if b[k + "_pass"] else "FAIL")
+
+    def monotone(b, ok):
+        return ", ".join(sorted(k.removeprefix("monotone_") for k in b
+                                if k.startswith("monotone_") and bool(b[k]) == ok)) or "-"
+
     lines += ["", "Sensitivity bars (blur σ 0.8 ≥ 10×, noise σ 16 ≥ 1.5×, one-pixel shift < 2×, "
-              "FID rising with every strength):", "",
-              "| network | blur 0.8 | noise 16 | shift 1 | monotone | not monotone |", "|---|---|---|---|---|---|"]
-    for res in results:
-        b = res["bars"]
-        mono = sorted(k.removeprefix("monotone_") for k in b if k.startswith("monotone_") and b[k])
-        non = sorted(k.removeprefix("monotone_") for k in b if k.startswith("monotone_") and not b[k])
-        ok = lambda k: "pass" if b[k + "_pass"] else "FAIL"  # noqa: E731
-        lines.append(f"| {res['net']} | {b['blur_0.8_ratio']:.1f}× {ok('blur_0.8')} | "
-                     f"{b['noise_16_ratio']:.2f}× {ok('noise_16')} | {b['shift_1_ratio']:.2f}× "
-                     f"{ok('shift_1')} | {', '.join(mono)} | {', '.join(non) or '-'} |")
+              "FID rising with every strength):", "", bc.markdown_table(results, [
+                  ("network", "net"), ("blur 0.8", lambda r: bar(r["bars"], "blur_0.8", ".1f")),
+                  ("noise 16", lambda r: bar(r["bars"], "noise_16", ".2f")),
+                  ("shift 1", lambda r: bar(r["bars"], "shift_1", ".2f")),
+                  ("monotone", lambda r: monotone(r["bars"], True)),
+                  ("not monotone", lambda r: monotone(r["bars"], False))])]
     for res in results:
         lines += ["", f"{res['net']} ({res['dataset']}, {res['feature_dim']}-d features): KID and "
-                  "precision/recall (k = 3)", "", "| images | KID × 10³ | precision | recall |",
-                  "|---|---|---|---|"]
-        for r in res["rows"]:
-            lines.append(f"| {_label(r['family'], r['strength'])} | {1e3 * r['kid']:.2f} ± "
-                         f"{1e3 * r['kid_std']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} |")
+                  "precision/recall (k = 3)", "", bc.markdown_table(res["rows"], [
+                      ("images", lambda r: _label(r["family"], r["strength"])),
+                      ("KID × 10³", lambda r: f"{1e3 * r['kid']:.2f} ± {1e3 * r['kid_std']:.2f}"),
+                      ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}")])]
     lines += ["", f"Reference: {meta['num_train']} random training images; scored: {meta['num_test']} "
               f"random test images (mode dropping: as many test images of the kept classes); KID over "
               f"{meta['kid_subsets']} subsets; seed {meta['seed']}; {meta['hardware']}; "
@@ -150,26 +154,18 @@ def markdown(results, meta) -> str:
 
 
 def plot(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     families = [f for f in corruptions.SUITE if f != "shift"]
-    fig, axes = plt.subplots(1, len(families), figsize=(3.2 * len(families), 3.2), sharey=True)
+    fig, axes = bc.subplots(len(families), figsize=(3.2 * len(families), 3.2), sharey=True)
     for ax, family in zip(axes, families):
         label, strengths = corruptions.SUITE[family]
         for res in results:
             y = [1.0] + [r["fid_ratio"] for r in res["rows"] if r["family"] == family]
             ax.plot(range(len(y)), y, marker="o", label=res["net"].split(" (")[0])
         ax.set_xticks(range(len(strengths) + 1), ["real", *map(str, strengths)])
-        ax.set_xlabel(label)
-        ax.set_yscale("log")
-        ax.grid(alpha=0.3)
+        ax.set(xlabel=label, yscale="log")
     axes[0].set_ylabel("FID ÷ real-vs-real FID")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    bc.save_figure(fig, path, dpi=90, legend=False)
 
 
 def main(argv):
@@ -191,21 +187,11 @@ def main(argv):
         results.append(bench_one(name, dataset, fn, _DATA_DIR.value, **settings))
         with open(cache, "w") as f:
             json.dump({"settings": settings, "result": results[-1]}, f, indent=1)
-    data_flag = f" --data_dir={_DATA_DIR.value}" if _DATA_DIR.value else ""
     meta = {"num_train": _NUM_TRAIN.value, "num_test": _NUM_TEST.value, "kid_subsets": _KID_SUBSETS.value,
-            "seed": _SEED.value,
-            "hardware": f"jax {jax.__version__} {jax.default_backend()}, {os.cpu_count()} CPU cores",
-            "command": f"python -m experiments.bench_metrics --nets={','.join(_NETS.value)}{data_flag}"
-                       f" --num_train={_NUM_TRAIN.value} --num_test={_NUM_TEST.value}"
-                       + (f" --inception={_INCEPTION.value}" if _INCEPTION.value else "")
-                       + f" --out_dir={_OUT.value}"}
-    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
-        json.dump({"meta": meta, "results": results}, f, indent=1)
-    md = markdown(results, meta)
-    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
-        f.write(md)
+            "seed": _SEED.value, "jax": jax.__version__, **bc.run_info()}
+    bc.write_results(_OUT.value, "results", {"meta": meta, "results": results}, markdown(results, meta))
     plot(results, os.path.join(_OUT.value, "fid_vs_strength.png"))
-    print(md)
+    print(markdown(results, meta))
 
 
 def define_flags():

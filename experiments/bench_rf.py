@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 
 import jax
@@ -29,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments.configs import reflow_mnist
 
 _DATA = flags.DEFINE_string("data_dir", None, "Data directory holding mnist/.")
@@ -71,9 +71,7 @@ def _train(name: str, out: str, steps: int, time_sampling: str = "logit_normal",
     return objective, state.ema_params, workdir
 
 
-def _fid_fn(objective, net, mu_r, sigma_r, num, seed):
-    from gen_jax.metrics.feature_nets import feature_stats
-    from gen_jax.metrics.frechet import frechet_distance
+def _fid_fn(objective, net, ref, num, seed):
     from gen_jax.utils.images import to_uint8
 
     sample = jax.jit(lambda p, keys, n: objective.sample(p, keys, sampler="rf_euler", num_steps=n))
@@ -81,8 +79,7 @@ def _fid_fn(objective, net, mu_r, sigma_r, num, seed):
 
     def fid(params, n):
         xs = [np.asarray(sample(params, keys[i:i + 500], jnp.int32(n))) for i in range(0, num, 500)]
-        mu, sigma, _ = feature_stats(net, to_uint8(np.concatenate(xs)))
-        return float(frechet_distance(mu, sigma, mu_r, sigma_r))
+        return bc.fid_to(net, to_uint8(np.concatenate(xs)), ref)
 
     return fid
 
@@ -98,23 +95,19 @@ def _straightness(objective, params, num, steps, seed):
 def markdown(res, meta) -> str:
     names = [n for n in LABELS if any(k.startswith(n + "/") for k in res)]
     nfes = sorted({int(k.split("/nfe")[1]) for k in res if "/nfe" in k})
-    lines = ["| Euler steps (NFE) | " + " | ".join(LABELS[n] for n in names) + " |",
-             "|---|" + "---|" * len(names)]
-    for n in nfes:
-        cells = [f"{res[f'{m}/nfe{n}']:.2f}" if f"{m}/nfe{n}" in res else "–" for m in names]
-        lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    lines += ["", "| model | straightness S (mean over noises) | training steps |", "|---|---|---|"]
-    for m in names:
-        if f"{m}/straightness" in res:
-            lines.append(f"| {LABELS[m]} | {res[f'{m}/straightness']:.4f} | {res.get(f'{m}/steps', '')} |")
-    lines.append("")
+    lines = [bc.markdown_table([{"nfe": n} for n in nfes], [("Euler steps (NFE)", "nfe")] + [
+                 (LABELS[m], lambda r, m=m: res.get(f"{m}/nfe{r['nfe']}"), "{:.2f}") for m in names]),
+             "", bc.markdown_table([{"model": m} for m in names if f"{m}/straightness" in res], [
+                 ("model", lambda r: LABELS[r["model"]]),
+                 ("straightness S (mean over noises)", lambda r: res[f"{r['model']}/straightness"], "{:.4f}"),
+                 ("training steps", lambda r: res.get(f"{r['model']}/steps"))], missing=""), ""]
     lines.append(f"FID of {meta['num_fid']} samples against {meta['num_real']} MNIST training images in "
                  f"the mnist_classifier feature space (not Inception: values are not comparable to "
                  f"published FIDs); real-vs-real floor (test split, {meta['num_fid']} images): "
                  f"{meta.get('floor_fid', float('nan')):.2f}. Straightness: {meta['num_straight']} "
                  f"noises, {meta['straight_steps']} Euler steps. 2-RF: {meta['num_pairs']} pairs from "
-                 f"1-RF ({meta['pair_sampler']}, {meta['pair_steps']} steps). Hardware: 2 shared CPU "
-                 f"cores. Command: `{meta['command']}`.")
+                 f"1-RF ({meta['pair_sampler']}, {meta['pair_steps']} steps). Hardware: "
+                 f"{meta['hardware']}. Command: `{meta['command']}`.")
     return "\n".join(lines) + "\n"
 
 
@@ -123,10 +116,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     from gen_jax.data.pairs import save_pairs
     from gen_jax.flow.reflow import generate_pairs
-    from gen_jax.data import load_dataset
-    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
-    from gen_jax.metrics.frechet import frechet_distance
-    from gen_jax.utils.images import to_uint8
+    from gen_jax.metrics.feature_nets import load_feature_net
 
     out = _OUT.value
     os.makedirs(out, exist_ok=True)
@@ -135,19 +125,16 @@ def main(argv):
     meta = {"num_fid": _NUM_FID.value, "num_real": _NUM_REAL.value, "num_pairs": _PAIRS.value,
             "pair_sampler": _PAIR_SAMPLER.value, "pair_steps": _PAIR_STEPS.value,
             "num_straight": _NUM_STRAIGHT.value, "straight_steps": _STRAIGHT_STEPS.value,
-            "command": " ".join(["python -m experiments.bench_rf", *sys.argv[1:]])}
+            **bc.run_info()}
 
     def save():
-        json.dump(res, open(path, "w"), indent=1)
-        open(os.path.join(out, "results.md"), "w").write(markdown(res, meta))
+        res["meta"] = meta
+        bc.write_results(out, "results", res, markdown(res, meta))
 
     net = load_feature_net("mnist")
-    train = load_dataset("mnist", _DATA.value, "train").images
-    idx = np.random.default_rng(0).choice(len(train), _NUM_REAL.value, replace=False)
-    mu_r, sigma_r, _ = feature_stats(net, to_uint8(train[np.sort(idx)]))
-    test = load_dataset("mnist", _DATA.value, "test").images[: _NUM_FID.value]
-    mu_t, sigma_t, _ = feature_stats(net, to_uint8(test))
-    meta["floor_fid"] = float(frechet_distance(mu_t, sigma_t, mu_r, sigma_r))
+    ref, _ = bc.training_reference(net, "mnist", _DATA.value, _NUM_FID.value, _NUM_REAL.value)
+    test = bc.real_images("mnist", _DATA.value, "test", _NUM_FID.value, seed=None)
+    meta["floor_fid"] = bc.fid_to(net, test, ref)
     nfes = [int(n) for n in _NFE.value]
 
     def score(name, objective, params, steps):
@@ -155,7 +142,7 @@ def main(argv):
         fid = None
         for n in nfes:
             if f"{name}/nfe{n}" not in res:
-                fid = fid or _fid_fn(objective, net, mu_r, sigma_r, _NUM_FID.value, _SEED.value)
+                fid = fid or _fid_fn(objective, net, ref, _NUM_FID.value, _SEED.value)
                 res[f"{name}/nfe{n}"] = fid(params, n)
                 print(f"bench_rf: {name} Euler {n}: FID {res[f'{name}/nfe{n}']:.2f}", flush=True)
                 save()

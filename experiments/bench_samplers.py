@@ -22,12 +22,11 @@ import numpy as np
 from absl import app, flags, logging
 from tqdm.auto import tqdm
 
+from experiments import bench_common as bc
 from experiments import sampling as sample_lib
-from gen_jax.data import load_dataset
 from gen_jax.metrics import class_coverage, kernel_inception_distance, prdc
 from gen_jax.metrics.frechet import frechet_distance
 from gen_jax.train import sharding
-from gen_jax.train.evaluation import real_reference
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained workdir (experiments.main).")
 _SAMPLERS = flags.DEFINE_list("samplers", ["ddpm", "ddim"], "Samplers: ddpm, ddim, ddim:eta=X.")
@@ -99,51 +98,33 @@ def evaluate(net, images_uint8, mu_r, sigma_r, real_subset, labels=None):
 
 
 def markdown(rows, meta) -> str:
-    cond = any("class_accuracy" in r for r in rows)
-    head = ["sampler", "NFE", "w", "FID", "KID×1e3", "precision", "recall", "s / 1k samples", "overhead"]
-    if cond:
-        head.append("class acc.")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [r["sampler"], str(r["nfe"]), f"{r['guidance']:g}", f"{r['fid']:.3f}",
-                 f"{1e3 * r['kid']:.2f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
-                 f"{r['sec_per_1k']:.2f}", f"{r['overhead']:.3f}"]
-        if cond:
-            cells.append(f"{r.get('class_accuracy', float('nan')):.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
+    cols = [("sampler", "sampler"), ("NFE", "nfe"), ("w", "guidance", "{:g}"), ("FID", "fid", "{:.3f}"),
+            ("KID×1e3", "kid", lambda v: f"{1e3 * v:.2f}"), ("precision", "precision", "{:.3f}"),
+            ("recall", "recall", "{:.3f}"), ("s / 1k samples", "sec_per_1k", "{:.2f}"),
+            ("overhead", "overhead", "{:.3f}")]
+    if any("class_accuracy" in r for r in rows):
+        cols.append(("class acc.", "class_accuracy", "{:.3f}"))
     notes = (f"\n{meta['num']} samples per cell; features: {meta['feature_net']}; reference: "
              f"{meta['data']} train split ({meta['num_real']} images); hardware: {meta['hardware']}; "
              f"compilations per sampler: {meta['compilations']}; real-vs-real floor FID "
              f"(test split vs train stats): {meta['floor_fid']:.3f}.\n")
-    return "\n".join(lines) + "\n" + notes
+    return bc.markdown_table(rows, cols) + "\n" + notes
 
 
 def plot(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    series = {}
     for key in sorted({(r["sampler"], r["guidance"]) for r in rows}):
         rs = sorted((r for r in rows if (r["sampler"], r["guidance"]) == key), key=lambda r: r["nfe"])
         label = key[0] + (f", w={key[1]:g}" if key[1] != 1 else "")
-        ax.plot([r["nfe"] for r in rs], [r["fid"] for r in rs], "o-", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("NFE (network calls)")
-    ax.set_ylabel("FID (feature-net space)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        series[label] = ([r["nfe"] for r in rs], [r["fid"] for r in rs])
+    bc.line_plot(path, series, xlabel="NFE (network calls)", ylabel="FID (feature-net space)",
+                 xscale="log", yscale="log", dpi=120)
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+    from gen_jax.metrics.feature_nets import load_feature_net
 
     workdir = _WORKDIR.value
     out_dir = _OUT.value or os.path.join(workdir, "bench_samplers")
@@ -158,13 +139,11 @@ def main(argv):
     guidances = [float(g) for g in _GUIDANCE.value] if conditional else [1.0]
 
     print("reference statistics ...")
-    train_images = load_dataset(c.data.name, data_dir, "train").images[: _NUM_REAL.value]
-    ref = real_reference(net, train_images, _NUM.value)
+    ref, num_real = bc.training_reference(net, c.data.name, data_dir, _NUM.value, _NUM_REAL.value, seed=None)
     mu_r, sigma_r, real_subset = ref.mu, ref.sigma, ref.feats
-    test = load_dataset(c.data.name, data_dir, "test")
-    mu_t, sigma_t, _ = feature_stats(net, test.images[: _NUM.value])
-    floor = float(frechet_distance(mu_t, sigma_t, mu_r, sigma_r))
-    print(f"real-vs-real floor FID ({min(_NUM.value, len(test.images))} test vs train): {floor:.3f}")
+    test = bc.real_images(c.data.name, data_dir, "test", _NUM.value, seed=None)
+    floor = bc.fid_to(net, test, ref)
+    print(f"real-vs-real floor FID ({len(test)} test vs train): {floor:.3f}")
 
     mesh = sharding.make_mesh()
     bs = -(-min(_BATCH.value, _NUM.value) // mesh.devices.size) * mesh.devices.size
@@ -227,16 +206,11 @@ def main(argv):
                 tqdm.write(f"{spec} NFE={n} w={w:g}: FID {row['fid']:.3f} overhead {overhead:.3f}")
         compilations[spec] = len(traces)
     meta = {"workdir": workdir, "num": _NUM.value, "feature_net": net.name, "data": c.data.name,
-            "num_real": int(len(train_images)),
-            "hardware": f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()})",
-            "compilations": compilations, "floor_fid": floor, "batch_size": bs}
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    md = markdown(rows, meta)
-    with open(os.path.join(out_dir, "results.md"), "w") as f:
-        f.write(md)
+            "num_real": int(num_real), "compilations": compilations, "floor_fid": floor,
+            "batch_size": bs, **bc.run_info()}
+    bc.write_results(out_dir, "results", {"meta": meta, "rows": rows}, markdown(rows, meta))
     plot(rows, os.path.join(out_dir, "fid_vs_nfe.png"))
-    print(md)
+    print(markdown(rows, meta))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import bench_common as bc
+
 _TASK = flags.DEFINE_enum("task", "sr", ["sr", "video"], "What to measure.")
 _WORKDIR = flags.DEFINE_string("run_dir", None, "Training workdir (resumed if present).")
 _STEPS = flags.DEFINE_integer("steps", 400, "Training steps.")
@@ -53,15 +55,6 @@ def _batched(fn, n, chunk):
     return np.concatenate(outs)
 
 
-def _fid(net, a, b):
-    from gen_jax.metrics.feature_nets import feature_stats
-    from gen_jax.metrics.frechet import frechet_distance
-
-    mu1, s1, _ = feature_stats(net, a)
-    mu2, s2, _ = feature_stats(net, b)
-    return float(frechet_distance(mu1, s1, mu2, s2))
-
-
 def bench_sr(out):
     from experiments import build
     from experiments.configs import sr_mnist
@@ -90,13 +83,14 @@ def bench_sr(out):
     sample_s = time.time() - t0
     outs["bicubic"] = np.clip(np.asarray(upsample(jnp.asarray(low), 28, "bicubic")), -1, 1)
     net = load_feature_net("mnist")
+    other = load_dataset("mnist", c.data.dir or None, "test").images[5000:5000 + len(test)]
     for name, x in outs.items():
         label = "bicubic" if name == "bicubic" else f"SR diffusion (aug_level {name})"
         rows[label] = {"psnr": float(np.mean(psnr(x, test))), "ssim": float(np.mean(ssim(x, test))),
                        "consistency_mse": float(np.mean(consistency_mse(x, jnp.asarray(low)))),
-                       "fid": _fid(net, x, load_dataset("mnist", c.data.dir or None, "test").images[5000:5000 + len(x)])}
+                       "fid": bc.fid_between(net, x, other)}
     rows["ground truth"] = {"psnr": float("inf"), "ssim": 1.0, "consistency_mse": 0.0,
-                            "fid": _fid(net, test, load_dataset("mnist", c.data.dir or None, "test").images[5000:5000 + len(test)])}
+                            "fid": bc.fid_between(net, test, other)}
     grid = np.concatenate([np.asarray(upsample(jnp.asarray(low[:10]), 28, "nearest")), outs["bicubic"][:10],
                            outs[0.0][:10], test[:10]])
     save_grid(os.path.join(out, "sr_mnist_grid.png"), to_uint8(grid), ncols=10)
@@ -152,7 +146,7 @@ def bench_video(out):
            "identity_generated": identity_over_time(frame_labels),
            "identity_real": identity_over_time(real_labels),
            "label_agreement_generated": float((frame_labels == labels[:, None]).mean()),
-           "frame_fid_crops": _fid(net, crops_fake, crops_real),
+           "frame_fid_crops": bc.fid_between(net, crops_fake, crops_real),
            "prediction": {"context_frames": k,
                           "mse_model": float(np.mean((predicted[:, k:] - truth[:, k:]) ** 2)),
                           "mse_copy_last_frame": float(np.mean((copy_last[:, k:] - truth[:, k:]) ** 2)),
@@ -166,10 +160,8 @@ def main(argv):
     del argv
     os.makedirs(_OUT.value, exist_ok=True)
     res = bench_sr(_OUT.value) if _TASK.value == "sr" else bench_video(_OUT.value)
-    res["hardware"] = f"{os.cpu_count()} CPU cores, {jax.default_backend()}"
-    path = os.path.join(_OUT.value, f"{_TASK.value}_bench.json")
-    with open(path, "w") as f:
-        json.dump(res, f, indent=1)
+    res.update(bc.run_info())
+    bc.write_results(_OUT.value, f"{_TASK.value}_bench", res)
     print(json.dumps(res, indent=1))
 
 

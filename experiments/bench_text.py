@@ -25,7 +25,6 @@ samples of each class at each w) in --out_dir.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -33,6 +32,7 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments import sampling as sample_lib
 from gen_jax.data import load_dataset
 from gen_jax.metrics.feature_nets import feature_stats, load_feature_net, predict_labels
@@ -127,12 +127,9 @@ def markdown(info, rows, class_names) -> str:
              f"{info['num_per_scale']} samples per scale ({info['per_class']} per prompt "
              f"\"{info['template']}\"), {info['sampler']} {info['steps']} steps; judge: "
              f"{info['judge']}; {fid}; hardware: {info['hardware']}.", "",
-             "| guidance w | adherence | FID | " + " | ".join(class_names) + " |",
-             "| --- | --- | --- | " + " | ".join("---" for _ in class_names) + " |"]
-    for r in rows:
-        fid = f"{r['fid']:.2f}" if "fid" in r else "–"
-        lines.append(f"| {r['guidance']:g} | {r['adherence']:.3f} | {fid} | " +
-                     " | ".join(f"{r['per_class'][c]:.2f}" for c in class_names) + " |")
+             bc.markdown_table(rows, [("guidance w", "guidance", "{:g}"), ("adherence", "adherence", "{:.3f}"),
+                                      ("FID", "fid", "{:.2f}")] + [
+                 (c, lambda r, c=c: r["per_class"][c], "{:.2f}") for c in class_names])]
     lines += ["", f"Chance: {1 / len(class_names):.3f}; the judge's accuracy on {real}: "
               f"{info['judge_accuracy']:.3f}."]
     return "\n".join(lines) + "\n"
@@ -149,8 +146,6 @@ def grid_order(samples, k: int, cols: int):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    import sys
-
     workdir = _WORKDIR.value
     c, objective, state, class_names = sample_lib.load_objective_and_params(workdir)
     if not hasattr(objective, "tokenizer"):
@@ -185,20 +180,16 @@ def main(argv):
                                     real_stats=real_stats)
     out_dir = _OUT.value or os.path.join(workdir, "bench_text")
     os.makedirs(out_dir, exist_ok=True)
-    info = {"command": "python -m experiments.bench_text " + " ".join(sys.argv[1:]),
-            "workdir_config": {"objective": c.objective.name, "model": c.model.name,
+    info = {"workdir_config": {"objective": c.objective.name, "model": c.model.name,
                                "train_steps": c.train.steps, "batch_size": c.train.batch_size},
             "per_class": _PER_CLASS.value, "num_per_scale": _PER_CLASS.value * len(class_names),
             "template": template, "dataset": c.data.name, "sampler": sampler + (" (rectified flow)" if flow else ""),
             "steps": steps, "num_real": len(idx), "judge": judge.name,
-            "judge_accuracy": judge_acc, "hardware": f"{jax.device_count()}x {jax.devices()[0].device_kind}"}
-    with open(os.path.join(out_dir, "bench_text.json"), "w") as f:
-        json.dump({"info": info, "rows": rows}, f, indent=1)
-    with open(os.path.join(out_dir, "bench_text.md"), "w") as f:
-        f.write(markdown(info, rows, class_names))
+            "judge_accuracy": judge_acc, **bc.run_info()}
+    bc.write_results(out_dir, "bench_text", {"info": info, "rows": rows},
+                     markdown(info, rows, class_names), echo=True)
     tiles, ncols = grid_order(samples, len(class_names), min(_GRID_COLS.value, _PER_CLASS.value))
     save_grid(os.path.join(out_dir, "bench_text.png"), tiles, ncols=ncols)
-    print(markdown(info, rows, class_names))
     print(f"wrote {out_dir}/bench_text.{{json,md,png}}")
 
 

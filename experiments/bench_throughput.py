@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from experiments import bench_common as bc
 from experiments import build
 from experiments.configs import ddpm_cifar10, ddpm_mnist, dit_mnist
 from experiments.sampling import sample_keys, sampler_fn, time_call
@@ -130,25 +131,19 @@ def measure(name: str, dtype: str, *, batch_size: int, steps: int, repeats: int,
 
 
 def markdown(rows) -> str:
-    def pct(v):
-        return "n/a" if v is None else f"{100 * v:.1f} %"
-
-    lines = ["| model | dtype | params | batch | train steps/s | train img/s | train MFU | "
-             "forward img/s | forward MFU | DDIM img/s (NFE) | step GFLOP |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        ddim = (f"{r['sample_images_per_s']:.1f} ({r['sample_steps']})" if r.get("sample_steps")
-                else "n/a")
-        lines.append(f"| {r['model']} | {r['dtype']} | {r['params'] / 1e6:.2f} M | {r['batch']} | "
-                     f"{r['train_steps_per_s']:.2f} | {r['train_images_per_s']:.0f} | "
-                     f"{pct(r.get('train_mfu'))} | {r['forward_images_per_s']:.0f} | "
-                     f"{pct(r.get('forward_mfu'))} | {ddim} | {r['step_gflops']:.1f} |")
+    pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
+    table = bc.markdown_table(rows, [
+        ("model", "model"), ("dtype", "dtype"), ("params", "params", lambda n: f"{n / 1e6:.2f} M"),
+        ("batch", "batch"), ("train steps/s", "train_steps_per_s", "{:.2f}"),
+        ("train img/s", "train_images_per_s", "{:.0f}"), ("train MFU", "train_mfu", pct),
+        ("forward img/s", "forward_images_per_s", "{:.0f}"), ("forward MFU", "forward_mfu", pct),
+        ("DDIM img/s (NFE)", lambda r: (f"{r['sample_images_per_s']:.1f} ({r['sample_steps']})"
+                                        if r.get("sample_steps") else None)),
+        ("step GFLOP", "step_gflops", "{:.1f}")], missing="n/a")
     r0 = rows[0] if rows else {}
     peak = r0.get("peak_tflops_per_device")
-    lines.append("")
-    lines.append(f"Hardware: {r0.get('devices')} × {r0.get('device_kind')}; MFU against "
-                 + (f"{peak:.0f} TFLOP/s dense bf16 per device." if peak else "no known peak (n/a)."))
-    return "\n".join(lines) + "\n"
+    return (f"{table}\n\nHardware: {r0.get('devices')} × {r0.get('device_kind')}; MFU against "
+            + (f"{peak:.0f} TFLOP/s dense bf16 per device." if peak else "no known peak (n/a).") + "\n")
 
 
 def main(argv):
@@ -169,10 +164,7 @@ def main(argv):
                           variant=F.variant, peak_tflops=F.peak_tflops)
             rows.append(row)
             print(json.dumps(row), flush=True)
-            with open(os.path.join(F.out_dir, "results.json"), "w") as f:
-                json.dump(rows, f, indent=1)
-            with open(os.path.join(F.out_dir, "results.md"), "w") as f:
-                f.write(markdown(rows))
+            bc.write_results(F.out_dir, "results", rows, markdown(rows))
     print(markdown(rows))
 
 

@@ -12,17 +12,13 @@ results.md and one sample grid per workdir (samples_DATASET.png, the first 100 s
 
 from __future__ import annotations
 
-import json
 import os
 
 import jax
-import numpy as np
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments import sampling as sample_lib
-from gen_jax.data import load_dataset
-from gen_jax.metrics.frechet import frechet_distance
-from gen_jax.train.evaluation import real_reference, score
 from gen_jax.utils.images import save_grid
 
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Trained VAE workdirs (objective 'vae').")
@@ -36,23 +32,20 @@ flags.mark_flags_as_required(["workdirs"])
 
 
 def markdown(rows, meta) -> str:
-    head = ["data", "workdir", "step", "N", "FID", "floor FID (real, same N)", "precision", "recall",
-            "density", "coverage", "class entropy"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        lines.append("| " + " | ".join([
-            r["data"], r["workdir"], str(r["step"]), str(r["num"]), f"{r['fid']:.3f}",
-            f"{r['floor_fid']:.3f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}",
-            f"{r['density']:.3f}", f"{r['prdc_coverage']:.3f}", f"{r['class_entropy']:.3f}"]) + " |")
-    return "\n".join(lines) + (f"\n\nFeatures: each dataset's classifier ({meta['feature_nets']}); "
-                               f"reference: {meta['num_real']} random training images; seed {meta['seed']}; "
-                               f"hardware: {meta['hardware']}.\n")
+    table = bc.markdown_table(rows, [
+        ("data", "data"), ("workdir", "workdir"), ("step", "step"), ("N", "num"), ("FID", "fid", "{:.3f}"),
+        ("floor FID (real, same N)", "floor_fid", "{:.3f}"), ("precision", "precision", "{:.3f}"),
+        ("recall", "recall", "{:.3f}"), ("density", "density", "{:.3f}"),
+        ("coverage", "prdc_coverage", "{:.3f}"), ("class entropy", "class_entropy", "{:.3f}")])
+    return table + (f"\n\nFeatures: each dataset's classifier ({meta['feature_nets']}); "
+                    f"reference: {meta['num_real']} random training images; seed {meta['seed']}; "
+                    f"hardware: {meta['hardware']}.\n")
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+    from gen_jax.metrics.feature_nets import load_feature_net
 
     nums = sorted(int(n) for n in _NUM.value)
     if nums[0] <= 3:
@@ -66,29 +59,21 @@ def main(argv):
         data_dir = _DATA_DIR.value or c.data.dir or None
         net = load_feature_net(c.data.name)
         nets[c.data.name] = net.name
-        train = load_dataset(c.data.name, data_dir, "train").images
-        train = train[np.random.default_rng(0).permutation(len(train))[: _NUM_REAL.value or None]]
-        test = load_dataset(c.data.name, data_dir, "test").images
-        ref = real_reference(net, train, nums[-1])
+        ref, _ = bc.training_reference(net, c.data.name, data_dir, nums[-1], _NUM_REAL.value)
+        test = bc.real_images(c.data.name, data_dir, "test", seed=None)
         images = sample_lib.generate(objective, state.ema_params, num=nums[-1], seed=_SEED.value,
                                      sampler="prior", num_steps=1, batch_size=500)
         save_grid(os.path.join(_OUT.value, f"samples_{c.data.name}.png"), images[:100], ncols=10)
         for n in nums:
-            mu_t, sigma_t, _ = feature_stats(net, test[:n])
             row = {"data": c.data.name, "workdir": workdir, "step": int(jax.device_get(state.step)),
-                   "num": n, "floor_fid": float(frechet_distance(mu_t, sigma_t, ref.mu, ref.sigma)),
-                   **{k: float(v) for k, v in score(net, images[:n], ref).items() if '/' not in k}}
+                   "num": n, "floor_fid": bc.fid_to(net, test[:n], ref), **bc.scores(net, images[:n], ref)}
             rows.append(row)
             print(f"{c.data.name} N={n}: FID {row['fid']:.3f} (floor {row['floor_fid']:.3f}), "
                   f"precision {row['precision']:.3f}, recall {row['recall']:.3f}")
     meta = {"seed": _SEED.value, "num_real": _NUM_REAL.value or "all", "feature_nets": ", ".join(f"{k}: {v}" for k, v in nets.items()),
-            "hardware": f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()})"}
-    with open(os.path.join(_OUT.value, "results.json"), "w") as f:
-        json.dump({"meta": meta, "rows": rows}, f, indent=1)
-    md = markdown(rows, meta)
-    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
-        f.write(md)
-    print(md)
+            **bc.run_info()}
+    bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, markdown(rows, meta),
+                     echo=True)
 
 
 if __name__ == "__main__":

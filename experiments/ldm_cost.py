@@ -4,11 +4,10 @@ notebooks can import it)."""
 
 from __future__ import annotations
 
-import os
-
 import jax
 import jax.numpy as jnp
 
+from experiments import bench_common as bc
 from experiments import build
 from experiments import sampling as sample_lib
 from gen_jax.utils.cost import xla_flops
@@ -54,11 +53,6 @@ def denoiser_cost(objective, params, shape, batch: int, flops_steps: int, steps:
     return out
 
 
-def _hardware() -> str:
-    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
-    return f"{jax.device_count()}× {jax.devices()[0].device_kind} ({jax.default_backend()}){load}"
-
-
 def fresh_cost(batch: int, flops_steps: int, steps: int, repeats: int, variant: str = "") -> dict:
     """The cost comparison of main() without trained workdirs: the U-Net of configs/ldm_cifar10.py
     on pixels and on the latents of configs/autoencoder_cifar10.py's autoencoder, and that
@@ -82,7 +76,7 @@ def fresh_cost(batch: int, flops_steps: int, steps: int, repeats: int, variant: 
                    "weights": "freshly initialised", "data": c.data.name,
                    "factor": image_shape[0] // ae.latent_shape[0],
                    "latent_shape": list(ae.latent_shape), "batch_size": batch, "steps": steps,
-                   "repeats": repeats, "hardware": _hardware()}
+                   "repeats": repeats, **bc.run_info(load=True)}
     return res
 
 
@@ -96,16 +90,14 @@ def cost_markdown(res) -> str:
 
 
 def _cost_rows(res, steps) -> list[str]:
-    lines = ["| space | denoiser input | GFLOPs / call | GFLOPs / sample (sampler + decoder) | "
-             "decoder GFLOPs | ms / call | ms / sample (sampler + decoder) | sampler time / "
-             f"({steps} × call time) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for name in ("pixel", "latent"):
-        c = res[name]
-        lines.append(f"| {name} | {'x'.join(map(str, c['shape']))} | {c['call_flops'] / 1e9:.4f} | "
-                     f"{c['sample_flops'] / 1e9:.3f} | {c['decoder_flops'] / 1e9:.4f} | "
-                     f"{1e3 * c['call_s']:.3f} | {1e3 * c['sample_s']:.2f} | "
-                     f"{c['sampler_over_calls']:.2f} |")
+    rows = [{"space": name, **res[name]} for name in ("pixel", "latent")]
+    g, ms = (lambda d: lambda v: f"{v / 1e9:.{d}f}"), (lambda d: lambda v: f"{1e3 * v:.{d}f}")  # noqa: E731
+    lines = [bc.markdown_table(rows, [
+        ("space", "space"), ("denoiser input", "shape", lambda s: "x".join(map(str, s))),
+        ("GFLOPs / call", "call_flops", g(4)), ("GFLOPs / sample (sampler + decoder)", "sample_flops", g(3)),
+        ("decoder GFLOPs", "decoder_flops", g(4)), ("ms / call", "call_s", ms(3)),
+        ("ms / sample (sampler + decoder)", "sample_s", ms(2)),
+        (f"sampler time / ({steps} × call time)", "sampler_over_calls", "{:.2f}")])]
     p, q = res["pixel"], res["latent"]
     lines += ["", f"Latent / pixel: {q['call_flops'] / p['call_flops']:.3f}× the FLOPs per denoiser call, "
               f"{q['sample_flops'] / p['sample_flops']:.3f}× per {steps}-step sample with the decoder; "
