@@ -175,7 +175,7 @@ def main(argv):
         real_stats = (real_mu, real_sigma)
         judge_acc = float(np.mean(judge.predict(test.images[idx]) == test.labels[idx]))
     template = _TEMPLATE.value or judge.template
-    flow = hasattr(objective, "velocity")
+    flow = objective.native_view == "rf"
     sampler = _SAMPLER.value or c.sampler.name
     steps = _STEPS.value or c.sampler.num_steps
     ws = [float(w) for w in _GUIDANCE.value]
