@@ -24,7 +24,7 @@ from gen_jax.flow.rectified_flow import sample_time
 from gen_jax.objective import given
 from gen_jax.samplers import registry
 from gen_jax.samplers.ddpm_ddim import make_denoiser
-from gen_jax.samplers.views import Views, draw, noise, views_of
+from gen_jax.samplers.views import Views, draw, noise, views_of, vp_table
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
 # training times: u uniform / logit-normal (SD3) then t = process.train_time(u); log_normal: EDM's
@@ -134,9 +134,7 @@ class DiffusionObjective:
     @property
     def schedule(self):
         """The VP view (a DiscreteSchedule) the samplers of gen_jax/samplers run on."""
-        if isinstance(self.process, TableVP):
-            return self.process.vp_schedule()
-        return self.process.vp_schedule(self.vp_timesteps)
+        return vp_table(self.process, self.vp_timesteps)
 
     @property
     def num_classes(self) -> int | None:

@@ -26,7 +26,7 @@ from gen_jax.diffusion.process import DiscreteVP, PREDICTIONS, Process
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
 from gen_jax.samplers.common import per_sample_keys
 from gen_jax.objective import given
-from gen_jax.samplers.views import draw
+from gen_jax.samplers.views import draw, vp_table
 from gen_jax.sr.sampling import build_views, tile_to
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
@@ -82,9 +82,7 @@ class SRDiffusionObjective:
 
     @property
     def schedule(self):
-        if isinstance(self.process, DiscreteVP):
-            return self.process.vp_schedule()
-        return self.process.vp_schedule(self.vp_timesteps)
+        return vp_table(self.process, self.vp_timesteps)
 
     def lowres(self, x):
         """The model's low-resolution view of high-res images x [B, H, W, C]: [B, h, h, C]."""

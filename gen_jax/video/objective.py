@@ -27,7 +27,7 @@ from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, sample_time
 from gen_jax.nn.video import image_params_to_video
 from gen_jax.samplers.common import per_sample_keys
 from gen_jax.objective import given
-from gen_jax.samplers.views import Views, draw
+from gen_jax.samplers.views import Views, draw, vp_table
 from gen_jax.sr.sampling import build_views, tile_to
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
@@ -133,9 +133,7 @@ class VideoDiffusionObjective:
 
     @property
     def schedule(self):
-        if isinstance(self.process, DiscreteVP):
-            return self.process.vp_schedule()
-        return self.process.vp_schedule(self.vp_timesteps)
+        return vp_table(self.process, self.vp_timesteps)
 
     @property
     def num_frames(self) -> int:
