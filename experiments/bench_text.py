@@ -153,7 +153,7 @@ def main(argv):
 
     workdir = _WORKDIR.value
     c, objective, state, class_names = sample_lib.load_objective_and_params(workdir)
-    if not hasattr(objective, "tokenizer"):
+    if getattr(objective, "tokenizer", None) is None:
         raise app.UsageError(f"--workdir: {workdir} is not a text-to-image run (objective.name "
                              f"{c.objective.name!r}); train experiments/configs/text_to_image.py")
     data_dir = _DATA_DIR.value or c.data.dir or None
