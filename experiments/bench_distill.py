@@ -101,7 +101,7 @@ def main(argv):
             json.dump(row, f)
         rows.append(row)
 
-    t_sampler = "rf_euler" if hasattr(teacher, "velocity") else "ddim"
+    t_sampler = "rf_euler" if teacher.native_view == "rf" else "ddim"
     for n in map(int, _TEACHER_STEPS.value):
         cell("teacher", "teacher", teacher, t_state.ema_params, t_sampler, n)
     for wd in _PD.value:

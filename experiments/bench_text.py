@@ -148,7 +148,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     workdir = _WORKDIR.value
     c, objective, state, class_names = sample_lib.load_objective_and_params(workdir)
-    if not hasattr(objective, "tokenizer"):
+    if getattr(objective, "tokenizer", None) is None:
         raise app.UsageError(f"--workdir: {workdir} is not a text-to-image run (objective.name "
                              f"{c.objective.name!r}); train experiments/configs/text_to_image.py")
     data_dir = _DATA_DIR.value or c.data.dir or None
@@ -170,7 +170,7 @@ def main(argv):
         real_stats = (real_mu, real_sigma)
         judge_acc = float(np.mean(judge.predict(test.images[idx]) == test.labels[idx]))
     template = _TEMPLATE.value or judge.template
-    flow = hasattr(objective, "velocity")
+    flow = objective.native_view == "rf"
     sampler = _SAMPLER.value or c.sampler.name
     steps = _STEPS.value or c.sampler.num_steps
     ws = [float(w) for w in _GUIDANCE.value]

@@ -1,5 +1,5 @@
-"""The ControlNet objective (Zhang et al. 2023): the base objective's loss (DDPM ε/x0/v or flow
-matching) with the base U-Net frozen and a ControlNet, fed the condition map of each training
+"""The ControlNet objective (Zhang et al. 2023): the base objective's loss (DDPM ε/x0/v, flow
+matching, ...) with the base U-Net frozen and a ControlNet, fed the condition map of each training
 image, trained alone. The training loop calls init / step / preview and nothing else.
 
 State: params = {"base": frozen U-Net params, "control": ControlNet params}; only "control" has
@@ -17,8 +17,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gen_jax.diffusion.losses import diffusion_loss
-from gen_jax.flow.rectified_flow import flow_matching_loss
 from gen_jax.nn.controlnet import ControlNet, copy_encoder_params
 from gen_jax.nn.unet import UNet
 from gen_jax.train.state import TrainState, gradient_step
@@ -46,7 +44,7 @@ class _Controlled:
 
 @dataclasses.dataclass(frozen=True)
 class ControlNetObjective:
-    base: Any                        # DiffusionObjective | FlowObjective whose model is a UNet
+    base: Any                        # a DiffusionObjective (DDPM, flow, ...) whose model is a UNet
     controlnet: ControlNet           # controlnet_for(base.model)
     base_params: Any = dataclasses.field(compare=False, repr=False)  # the pretrained U-Net's params
     tx: optax.GradientTransformation = None
@@ -97,22 +95,9 @@ class ControlNetObjective:
     def loss(self, base_params, control_params, batch: dict, key):
         """The base objective's loss on batch {"image", "label"} through the combined model, the
         condition map computed from batch["image"] (labels dropped as the base was trained)."""
-        inner = self.inner
-        k_loss, k_drop, k_cfg = jax.random.split(key, 3)
-        labels = batch.get("label") if self.num_classes else None
-        if labels is not None and inner.cond_drop_prob > 0:
-            drop = jax.random.bernoulli(k_cfg, inner.cond_drop_prob, labels.shape)
-            labels = jnp.where(drop, self.num_classes, labels)
         params = {"base": jax.lax.stop_gradient(base_params), "control": control_params,
                   "hint": self.hint(batch["image"])}
-        rngs = {"dropout": k_drop}
-        if hasattr(inner, "velocity"):  # rectified flow
-            velocity = lambda x_t, t: inner._apply(params, x_t, t, labels, rngs)
-            return flow_matching_loss(velocity, batch["image"], k_loss, sampling=inner.time_sampling,
-                                      mean=inner.logit_mean, scale=inner.logit_scale,
-                                      shift=inner.shift)
-        return diffusion_loss(inner._apply, params, inner.schedule, batch["image"], k_loss,
-                              inner.prediction, labels, rngs=rngs)
+        return self.inner.loss(params, batch, key)
 
     def step(self, state: TrainState, batch: dict):
         """One optimiser step of the ControlNet; params["base"] is passed through untouched."""
@@ -145,11 +130,7 @@ class ControlNetObjective:
                                  num_steps=num_steps, labels=labels, guidance=guidance, **options)
 
     def preview(self, params, key, num: int):
-        """The training loop's grid on preview_images' maps: the base family's preview sampler
-        (Euler for rectified flow, DDIM for DDPM), labels cycling."""
-        labels = jnp.arange(num) % self.num_classes if self.num_classes else None
-        if hasattr(self.base, "velocity"):
-            return self.sample(params, key, num, sampler="rf_euler", num_steps=self.base.preview_steps,
-                               labels=labels)
-        return self.sample(params, key, num, sampler="ddim",
-                           num_steps=min(50, self.base.schedule.num_timesteps), labels=labels)
+        """The training loop's grid on preview_images' maps: the base objective's preview sampler
+        and steps (Euler for rectified flow, DDIM for DDPM), labels cycling."""
+        return self.sample(params, key, num, sampler=self.base.preview_sampler,
+                           num_steps=self.base.preview_steps, labels=self.base.conditioner.preview(num))

@@ -1,9 +1,9 @@
 """A teacher seen as one deterministic ODE sampler: its time grid, x_t = α_t·x0 + σ_t·ε, an
 (x0, ε) predictor, and the first-order step between grid points.
 
-Both teacher kinds are instances. A discrete VP diffusion (DiffusionObjective): integer t on the
-DDIM grid (`timesteps(i, n, T, spacing)`, t = −1 is clean data), α = √ᾱ_t, σ = √(1 − ᾱ_t), and the
-step is DDIM with η = 0 (Song et al. 2021, eq. 12). Rectified flow (FlowObjective): t on the Euler
+Both teacher kinds (a DiffusionObjective's native_view) are instances. VP ("diffusion"): integer t
+on the DDIM grid (`timesteps(i, n, T, spacing)`, t = −1 is clean data), α = √ᾱ_t, σ = √(1 − ᾱ_t), and the
+step is DDIM with η = 0 (Song et al. 2021, eq. 12). Rectified flow ("flow"): t on the Euler
 grid (`time_grid(i, n, shift)`, t = 0 is data), α = 1 − t, σ = t, x0 = x − t·v, ε = x + (1 − t)·v,
 and the same step α'·x0 + σ'·ε is exactly Euler's x + (t' − t)·v. So the progressive and consistency
 targets below are written once for both.
@@ -42,7 +42,7 @@ class ConsistencyState(TeacherState):
 
 @dataclasses.dataclass(frozen=True)
 class TeacherODE:
-    """The grid and parametrisation of a teacher objective (DiffusionObjective or FlowObjective)."""
+    """The grid and parametrisation of a teacher objective (a DiffusionObjective: DDPM or flow)."""
 
     base: Any                    # the teacher's objective: its network, schedule / time scale
     spacing: str = "trailing"    # diffusion: DDIM timestep spacing of the grid
@@ -51,7 +51,7 @@ class TeacherODE:
 
     @property
     def kind(self) -> str:
-        return "flow" if hasattr(self.base, "velocity") else "diffusion"
+        return "flow" if self.base.native_view == "rf" else "diffusion"
 
     def time(self, i, n):
         """Time of grid point i ∈ [0, n] of an n-step sampler (i = n: clean data). i may be [B]."""

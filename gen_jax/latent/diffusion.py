@@ -12,9 +12,8 @@ import dataclasses
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
-from gen_jax.flow.objective import FlowObjective
+from gen_jax.diffusion.objective import DEFAULT_SAMPLER
 from gen_jax.latent.autoencoder import AutoencoderObjective
 from gen_jax.objective import given
 from gen_jax.samplers import registry
@@ -26,7 +25,7 @@ _POSTERIOR_STREAM = 0x1A7E  # folds the step key of the posterior noise away fro
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class LatentDiffusionObjective:
-    inner: Any                       # DiffusionObjective or FlowObjective over latent shapes
+    inner: Any                       # a DiffusionObjective (DDPM, flow, ...) over latent shapes
     autoencoder: AutoencoderObjective
     ae_params: Any                   # the frozen autoencoder's parameters (its EMA params)
     scale: float                     # latent scale factor: the inner objective sees scale·E(x)
@@ -46,9 +45,9 @@ class LatentDiffusionObjective:
         return self.inner.num_classes
 
     def __getattr__(self, name):
-        # the wrapped objective's schedule (DDPM) or velocity (flow) tell experiments.sample
-        # which sampler family the run uses; anything else is not delegated.
-        if name in ("schedule", "velocity"):
+        # the wrapped objective's VP table, velocity and native view tell experiments.sample
+        # which samplers the run uses; anything else is not delegated.
+        if name in ("schedule", "velocity", "native_view"):
             return getattr(self.inner, name)
         raise AttributeError(name)
 
@@ -77,18 +76,17 @@ class LatentDiffusionObjective:
     def sample_latents(self, params, key, num: int | None = None, *, sampler: str | None = None,
                        num_steps=50, labels=None, guidance=1.0, guide=None, **options):
         """Scaled latents [N, h, w, c] from the wrapped objective's model on any sampler of
-        gen_jax.samplers.SAMPLERS (default: ddim for DDPM, rf_euler for a flow), without the pixel
-        range clipping (latents are not in [-1, 1]). **options are the sampler's own (and
-        negative_labels for DDPM). key: one key (with num) or keys [N, 2]."""
-        flow = isinstance(self.inner, FlowObjective)
-        sampler = sampler or ("rf_euler" if flow else "ddim")
+        gen_jax.samplers.SAMPLERS (default: the inner objective's), without the pixel range
+        clipping (latents are not in [-1, 1]). **options are the sampler's own (and
+        negative_labels). key: one key (with num) or keys [N, 2]."""
+        sampler = sampler or DEFAULT_SAMPLER[self.inner.native_view]
         options = given(**options)
         cond = {k: options.pop(k) for k in ("negative_labels",) if k in options}
         views = self.inner.views(params, labels, guidance, **cond)
         if guide is not None:
             views = views.map_denoise(guide)
         spec = registry.get(sampler)
-        if spec.view == "rf" and flow:
+        if spec.view == "rf":
             options.setdefault("shift", self.inner.sample_shift)
         if "clip_x0" in spec.options:
             options.setdefault("clip_x0", False)
@@ -103,9 +101,6 @@ class LatentDiffusionObjective:
 
     def preview(self, params, key, num: int):
         """The wrapped objective's preview sampler, in latent space, decoded."""
-        labels = jnp.arange(num) % self.num_classes if self.num_classes else None
-        if isinstance(self.inner, FlowObjective):
-            return self.sample(params, key, num, sampler="rf_euler", num_steps=self.inner.preview_steps,
-                               labels=labels)
-        return self.sample(params, key, num, sampler="ddim",
-                           num_steps=min(50, self.inner.schedule.num_timesteps), labels=labels)
+        return self.sample(params, key, num, sampler=self.inner.preview_sampler,
+                           num_steps=self.inner.preview_steps,
+                           labels=self.inner.conditioner.preview(num))

@@ -2,7 +2,7 @@
 gradient of a noise-conditional classifier's log p(y | x_t):
     ε̃ = ε̂ − s·√(1 − ᾱ_t)·∇_{x_t} log p_φ(y | x_t, t),
 i.e. the score of p(x_t | y)^(≈ s) under the model. Works with every sampler, since it returns an
-ordinary denoiser. (Classifier-free guidance lives in DiffusionObjective.denoiser.)"""
+ordinary denoiser. (Classifier-free guidance: cfg_apply below, used by gen_jax.conditioning.)"""
 
 from __future__ import annotations
 

@@ -72,12 +72,16 @@ def rf_velocity(model_fn: Callable, process: Process, prediction: str):
     return velocity
 
 
+def vp_table(process: Process, vp_timesteps: int = 1000):
+    """The VP view's table (a DiscreteSchedule): a table process's own, else vp_timesteps entries."""
+    return process.vp_schedule() if isinstance(process, TableVP) else process.vp_schedule(vp_timesteps)
+
+
 def views_of(model_fn: Callable, process: Process, prediction: str, vp_timesteps: int = 1000,
              denoise: Callable | None = None) -> Views:
     """Both views of model_fn(x_t, t) on `process` in `prediction`. denoise: a native VP denoiser
     to use instead of the converted one (DDPM networks take the integer table index)."""
-    schedule = (process.vp_schedule() if isinstance(process, TableVP)
-                else process.vp_schedule(vp_timesteps))
+    schedule = vp_table(process, vp_timesteps)
     return Views(denoise=denoise or vp_denoiser(model_fn, process, prediction, schedule),
                  schedule=schedule, velocity=rf_velocity(model_fn, process, prediction))
 

@@ -20,13 +20,13 @@ import numpy as np
 import optax
 
 from gen_jax.data.lowres import UPSAMPLE_METHODS, downsample, upsample
-from gen_jax.diffusion.general_objective import process_loss
+from gen_jax.conditioning import class_labels
+from gen_jax.diffusion.objective import process_loss
 from gen_jax.diffusion.process import DiscreteVP, PREDICTIONS, Process
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS
 from gen_jax.samplers.common import per_sample_keys
-from gen_jax.samplers.guidance import cfg_apply
 from gen_jax.objective import given
-from gen_jax.samplers.views import draw
+from gen_jax.samplers.views import draw, vp_table
 from gen_jax.sr.sampling import build_views, tile_to
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
@@ -82,9 +82,7 @@ class SRDiffusionObjective:
 
     @property
     def schedule(self):
-        if isinstance(self.process, DiscreteVP):
-            return self.process.vp_schedule()
-        return self.process.vp_schedule(self.vp_timesteps)
+        return vp_table(self.process, self.vp_timesteps)
 
     def lowres(self, x):
         """The model's low-resolution view of high-res images x [B, H, W, C]: [B, h, h, C]."""
@@ -113,10 +111,8 @@ class SRDiffusionObjective:
         def loss_fn(params, key):
             k_loss, k_drop, k_cfg, k_s, k_aug = jax.random.split(key, 5)
             x0 = batch["image"]
-            labels = batch.get("label") if self.num_classes else None
-            if labels is not None and self.cond_drop_prob > 0:
-                drop = jax.random.bernoulli(k_cfg, self.cond_drop_prob, labels.shape)
-                labels = jnp.where(drop, self.num_classes, labels)
+            c = class_labels(self.num_classes)
+            labels = c.drop(k_cfg, c.of_batch(batch), self.cond_drop_prob)
             s = self.aug_max * jax.random.uniform(k_s, (x0.shape[0],))
             z_up = augment(self.process, self.upsample(self.lowres(x0)), s,
                            jax.random.normal(k_aug, x0.shape, x0.dtype))
@@ -135,12 +131,7 @@ class SRDiffusionObjective:
         def apply(x, t, y):
             return self._apply(params, x, t, y, tile_to(z_up, x.shape[0]), tile_to(s, x.shape[0]))
 
-        def f(x_t, t):
-            if labels is None or not self.num_classes:
-                return apply(x_t, t, None)
-            return cfg_apply(apply, x_t, t, labels, jnp.full_like(labels, self.num_classes), guidance)
-
-        return f
+        return class_labels(self.num_classes).guided(apply, labels, guidance)
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
                labels=None, guidance=1.0, lowres=None, aug_level=0.0, **options):

@@ -20,14 +20,14 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gen_jax.conditioning import class_labels
 from gen_jax.diffusion.process import (DiscreteVP, PREDICTIONS, Process, broadcast_coefficients,
                                        from_x0_eps)
 from gen_jax.flow.rectified_flow import TIME_SAMPLINGS, sample_time
 from gen_jax.nn.video import image_params_to_video
 from gen_jax.samplers.common import per_sample_keys
-from gen_jax.samplers.guidance import cfg_apply
 from gen_jax.objective import given
-from gen_jax.samplers.views import Views, draw
+from gen_jax.samplers.views import Views, draw, vp_table
 from gen_jax.sr.sampling import build_views, tile_to
 from gen_jax.train.state import TrainState, create_state, gradient_step
 
@@ -133,9 +133,7 @@ class VideoDiffusionObjective:
 
     @property
     def schedule(self):
-        if isinstance(self.process, DiscreteVP):
-            return self.process.vp_schedule()
-        return self.process.vp_schedule(self.vp_timesteps)
+        return vp_table(self.process, self.vp_timesteps)
 
     @property
     def num_frames(self) -> int:
@@ -168,10 +166,8 @@ class VideoDiffusionObjective:
         noised; the known ones are also given clean through the conditioning)."""
         k_t, k_z, k_mask, k_drop, k_cfg = jax.random.split(key, 5)
         x0 = batch["image"]
-        labels = batch.get("label") if self.num_classes else None
-        if labels is not None and self.cond_drop_prob > 0:
-            drop = jax.random.bernoulli(k_cfg, self.cond_drop_prob, labels.shape)
-            labels = jnp.where(drop, self.num_classes, labels)
+        c = class_labels(self.num_classes)
+        labels = c.drop(k_cfg, c.of_batch(batch), self.cond_drop_prob)
         mask = random_masks(k_mask, x0.shape[0], self.num_frames, self.task_probs)
         t = self.process.train_time(sample_time(k_t, x0.shape[0], self.time_sampling))
         eps = jax.random.normal(k_z, x0.shape, x0.dtype)
@@ -194,12 +190,7 @@ class VideoDiffusionObjective:
         def apply(x, t, y):
             return self._apply(params, x, t, y, tile_to(cond, x.shape[0]))
 
-        def f(x_t, t):
-            if labels is None or not self.num_classes:
-                return apply(x_t, t, None)
-            return cfg_apply(apply, x_t, t, labels, jnp.full_like(labels, self.num_classes), guidance)
-
-        return f
+        return class_labels(self.num_classes).guided(apply, labels, guidance)
 
     def sample(self, params, key, num: int | None = None, *, sampler: str = "ddim", num_steps=50,
                labels=None, guidance=1.0, known=None, frame_mask=None, **options):

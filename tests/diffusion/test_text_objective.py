@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from gen_jax.diffusion.schedules import make_schedule
-from gen_jax.diffusion.text_objective import TextDiffusionObjective, drop_captions
+from gen_jax.conditioning import TextTokens
+from gen_jax.diffusion.text_objective import TextDiffusionObjective
 from gen_jax.flow.text_objective import TextFlowObjective
 from gen_jax.nn.text import TextConditioned, TextEncoder, Tokenizer
 from gen_jax.nn.dit import DiT
@@ -58,7 +59,7 @@ def test_guidance_zero_is_the_empty_prompt_one_the_prompt_and_w_extrapolates(kin
 def test_caption_dropout_replaces_whole_rows_by_the_empty_prompt():
     tokens = jnp.asarray(TOK.encode(["a cat"] * 4000))
     empty = jnp.asarray(TOK.encode(""))[0]
-    out = drop_captions(jax.random.PRNGKey(0), tokens, empty, 0.25)
+    out = TextTokens(TOK).drop(jax.random.PRNGKey(0), tokens, 0.25)
     is_empty = np.all(np.asarray(out) == np.asarray(empty), axis=1)
     is_kept = np.all(np.asarray(out) == np.asarray(tokens), axis=1)
     assert np.all(is_empty | is_kept)

@@ -19,6 +19,7 @@ class Garbage:
 
     def __init__(self, kind):
         self.kind = kind
+        self.native_view = "rf" if kind == "flow" else "vp"
         if kind == "flow":
             self.velocity = lambda p, l=None, g=1.0: (lambda x, t: (5.0 * x - 2.0) / t[:, None, None, None])
         else:

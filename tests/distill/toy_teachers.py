@@ -28,6 +28,8 @@ SHAPE = (2, 2, 1)
 class ExactDiffusion:
     """A parameter-free stand-in for DiffusionObjective: denoiser() is the exact Gaussian one."""
 
+    native_view = "vp"
+
     def __init__(self, schedule=None, mu=analytic.MU, s=analytic.S):
         self.schedule = schedule if schedule is not None else make_schedule("linear", 1000)
         self.mu, self.s = mu, s
@@ -39,6 +41,8 @@ class ExactDiffusion:
 
 class ExactFlow:
     """A parameter-free stand-in for FlowObjective: velocity() is the exact Gaussian RF velocity."""
+
+    native_view = "rf"
 
     def __init__(self, mu=gaussian_flow.MU, s=gaussian_flow.S):
         self.mu, self.s = mu, s

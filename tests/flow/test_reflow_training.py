@@ -13,7 +13,7 @@ from experiments.configs import reflow_mnist
 from gen_jax.data.pairs import save_pairs
 from gen_jax.data.pipeline import EpochSampler
 from gen_jax.data.toy import toy_2d
-from gen_jax.diffusion.general_objective import process_loss
+from gen_jax.diffusion.objective import process_loss
 from gen_jax.diffusion.process import PREDICTIONS, PROCESSES, from_x0_eps, make_process
 from gen_jax.flow.objective import FlowObjective
 from gen_jax.flow.rectified_flow import flow_matching_loss
