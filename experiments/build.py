@@ -13,7 +13,7 @@ import ml_collections
 
 from experiments.config_types import (
     BACKBONE_FIELDS, DDPMConfig, DataConfig, GeneralDiffusionConfig, OptimConfig, RectifiedFlowConfig,
-    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, parse, parse_backbone)
+    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, field_names, parse, parse_backbone)
 from experiments.families import ar as _ar, cyclegan as _cyclegan, maskgit as _maskgit
 from experiments.families import sr as _sr, video as _video, vqvae as _vqvae
 from experiments.workdir import load_run_info, save_run_info  # noqa: F401 (callers read them here)
@@ -492,7 +492,10 @@ def _validate_latent_diffusion(c: ml_collections.ConfigDict) -> None:
           o.autoencoder_workdir)
     check(o.latent_scale >= 0, "objective.latent_scale", "a value >= 0 (0: estimate from data)", o.latent_scale)
     check(o.scale_batch >= 2, "objective.scale_batch", "an int >= 2", o.scale_batch)
-    FAMILIES[o.base].validate(c, {"objective": LATENT_FIELDS})
+    # the section carries the fields of both bases, so objective.base picks either (ldm_cifar10.py)
+    own, other = ((DDPMConfig, RectifiedFlowConfig) if o.base == "ddpm" else (RectifiedFlowConfig, DDPMConfig))
+    foreign = tuple(f for f in field_names(other) if f not in field_names(own))
+    FAMILIES[o.base].validate(c, {"objective": LATENT_FIELDS + foreign})
 
 
 def latent_scale_of(ae_workdir: str, objective, params, step: int, c: ml_collections.ConfigDict) -> float:

@@ -19,6 +19,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import build
+from experiments.config_types import UNET_IMPORT_OPTIONS
 from experiments.workdir import save_run_info
 from experiments.configs import common
 from gen_jax.interop import load_diffusers
@@ -54,7 +55,7 @@ def run_config(model, image_shape, spec, data_name: str):
     m.name, m.channels, m.channel_mult = "unet", model.channels, tuple(model.channel_mult)
     m.num_res_blocks, m.attention_resolutions = model.num_res_blocks, tuple(model.attention_resolutions)
     m.num_heads, m.dropout, m.class_conditional = model.num_heads, model.dropout, False
-    for k in build.UNET_IMPORT_OPTIONS:
+    for k in UNET_IMPORT_OPTIONS:
         m[k] = getattr(model, k)
     o = c.objective
     o.schedule, o.num_timesteps, o.prediction = spec.gen_jax_schedule, spec.schedule.num_timesteps, spec.prediction
