@@ -13,7 +13,7 @@ import ml_collections
 
 from experiments.config_types import (
     BACKBONE_FIELDS, DDPMConfig, DataConfig, GeneralDiffusionConfig, OptimConfig, RectifiedFlowConfig,
-    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, parse, parse_backbone)
+    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, check_conv_model, parse, parse_backbone)
 from experiments.families import ar as _ar, cyclegan as _cyclegan, maskgit as _maskgit
 from experiments.families import sr as _sr, video as _video, vqvae as _vqvae
 from experiments.workdir import load_run_info, save_run_info  # noqa: F401 (callers read them here)
@@ -262,10 +262,7 @@ def _validate_vae(c: ml_collections.ConfigDict) -> None:
     from gen_jax.vae.objective import LIKELIHOODS
 
     m, o = c.model, c.objective
-    check(m.name == "vae", "model.name", "'vae' (objective.name is 'vae')", m.name)
-    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check_conv_model(m, "vae")
     check(m.latent_dim >= 1, "model.latent_dim", "a positive int", m.latent_dim)
     check(o.likelihood in LIKELIHOODS, "objective.likelihood", f"one of {LIKELIHOODS}", o.likelihood)
     check(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
@@ -430,10 +427,7 @@ def _validate_autoencoder(c: ml_collections.ConfigDict) -> None:
     from gen_jax.latent.autoencoder import RECONSTRUCTIONS
 
     m, o = c.model, c.objective
-    check(m.name == "autoencoder_kl", "model.name", "'autoencoder_kl' (objective.name is 'autoencoder_kl')", m.name)
-    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check_conv_model(m, "autoencoder_kl")
     check(m.num_res_blocks >= 1, "model.num_res_blocks", "a positive int", m.num_res_blocks)
     check(m.latent_channels >= 1, "model.latent_channels", "a positive int", m.latent_channels)
     check(m.d_channels >= 1, "model.d_channels", "a positive int", m.d_channels)
