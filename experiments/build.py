@@ -80,12 +80,17 @@ def optimizer(c: ml_collections.ConfigDict):
                           decay_steps=c.train.steps if opt.cosine_decay else None)
 
 
-def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
-    m = c.model
-    conditional = m.class_conditional
-    if conditional and not num_classes:
+def model_classes(c: ml_collections.ConfigDict, num_classes):
+    """The class count a network is built with: num_classes when config.model.class_conditional,
+    else None; an error when the run is conditional on a dataset without labels."""
+    if c.model.class_conditional and not num_classes:
         raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    model = network(c, image_shape, num_classes if conditional else None)
+    return num_classes if c.model.class_conditional else None
+
+
+def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
+    conditional = c.model.class_conditional
+    model = network(c, image_shape, model_classes(c, num_classes))
     tx, lr = optimizer(c)
     o = c.objective
     return DiffusionObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),
@@ -186,8 +191,7 @@ def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
     from gen_jax.gan.objective import GANObjective
 
     m, o, opt = c.model, c.objective, c.optim
-    if m.class_conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    model_classes(c, num_classes)
     h, w = image_shape[:2]
     try:
         _gan_size_check(m.name)(h)
@@ -221,11 +225,8 @@ def _validate_rectified_flow(c: ml_collections.ConfigDict, extra=None) -> None:
 def build_rectified_flow(c: ml_collections.ConfigDict, image_shape, num_classes):
     from gen_jax.flow.objective import FlowObjective
 
-    m = c.model
-    conditional = m.class_conditional
-    if conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    model = network(c, image_shape, num_classes if conditional else None)
+    conditional = c.model.class_conditional
+    model = network(c, image_shape, model_classes(c, num_classes))
     tx, lr = optimizer(c)
     o = c.objective
     return FlowObjective(model=model, image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
@@ -408,9 +409,7 @@ def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_class
 
     m, o = c.model, c.objective
     conditional = m.class_conditional
-    if conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    model = network(c, image_shape, num_classes if conditional else None)
+    model = network(c, image_shape, model_classes(c, num_classes))
     tx, lr = optimizer(c)
     return GeneralDiffusionObjective(
         model=model, process=make_process(o.process, **_process_args(o)),
