@@ -13,7 +13,8 @@ import ml_collections
 
 from experiments.config_types import (
     BACKBONE_FIELDS, DDPMConfig, DataConfig, GeneralDiffusionConfig, OptimConfig, RectifiedFlowConfig,
-    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, field_names, parse, parse_backbone)
+    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, check_conv_model, field_names, parse,
+    parse_backbone)
 from experiments.families import ar as _ar, cyclegan as _cyclegan, maskgit as _maskgit
 from experiments.families import sr as _sr, video as _video, vqvae as _vqvae
 from experiments.workdir import load_run_info, save_run_info  # noqa: F401 (callers read them here)
@@ -80,12 +81,17 @@ def optimizer(c: ml_collections.ConfigDict):
                           decay_steps=c.train.steps if opt.cosine_decay else None)
 
 
-def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
-    m = c.model
-    conditional = m.class_conditional
-    if conditional and not num_classes:
+def model_classes(c: ml_collections.ConfigDict, num_classes):
+    """The class count a network is built with: num_classes when config.model.class_conditional,
+    else None; an error when the run is conditional on a dataset without labels."""
+    if c.model.class_conditional and not num_classes:
         raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    model = network(c, image_shape, num_classes if conditional else None)
+    return num_classes if c.model.class_conditional else None
+
+
+def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
+    conditional = c.model.class_conditional
+    model = network(c, image_shape, model_classes(c, num_classes))
     tx, lr = optimizer(c)
     o = c.objective
     return DiffusionObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),
@@ -186,8 +192,7 @@ def build_gan(c: ml_collections.ConfigDict, image_shape, num_classes):
     from gen_jax.gan.objective import GANObjective
 
     m, o, opt = c.model, c.objective, c.optim
-    if m.class_conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    model_classes(c, num_classes)
     h, w = image_shape[:2]
     try:
         _gan_size_check(m.name)(h)
@@ -221,11 +226,8 @@ def _validate_rectified_flow(c: ml_collections.ConfigDict, extra=None) -> None:
 def build_rectified_flow(c: ml_collections.ConfigDict, image_shape, num_classes):
     from gen_jax.flow.objective import FlowObjective
 
-    m = c.model
-    conditional = m.class_conditional
-    if conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    model = network(c, image_shape, num_classes if conditional else None)
+    conditional = c.model.class_conditional
+    model = network(c, image_shape, model_classes(c, num_classes))
     tx, lr = optimizer(c)
     o = c.objective
     return FlowObjective(model=model, image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
@@ -262,10 +264,7 @@ def _validate_vae(c: ml_collections.ConfigDict) -> None:
     from gen_jax.vae.objective import LIKELIHOODS
 
     m, o = c.model, c.objective
-    check(m.name == "vae", "model.name", "'vae' (objective.name is 'vae')", m.name)
-    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check_conv_model(m, "vae")
     check(m.latent_dim >= 1, "model.latent_dim", "a positive int", m.latent_dim)
     check(o.likelihood in LIKELIHOODS, "objective.likelihood", f"one of {LIKELIHOODS}", o.likelihood)
     check(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
@@ -411,9 +410,7 @@ def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_class
 
     m, o = c.model, c.objective
     conditional = m.class_conditional
-    if conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    model = network(c, image_shape, num_classes if conditional else None)
+    model = network(c, image_shape, model_classes(c, num_classes))
     tx, lr = optimizer(c)
     return GeneralDiffusionObjective(
         model=model, process=make_process(o.process, **_process_args(o)),
@@ -430,10 +427,7 @@ def _validate_autoencoder(c: ml_collections.ConfigDict) -> None:
     from gen_jax.latent.autoencoder import RECONSTRUCTIONS
 
     m, o = c.model, c.objective
-    check(m.name == "autoencoder_kl", "model.name", "'autoencoder_kl' (objective.name is 'autoencoder_kl')", m.name)
-    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check_conv_model(m, "autoencoder_kl")
     check(m.num_res_blocks >= 1, "model.num_res_blocks", "a positive int", m.num_res_blocks)
     check(m.latent_channels >= 1, "model.latent_channels", "a positive int", m.latent_channels)
     check(m.d_channels >= 1, "model.d_channels", "a positive int", m.d_channels)

@@ -22,6 +22,15 @@ def check(cond: bool, field: str, expected: str, found) -> None:
         raise ValueError(f"config.{field}: expected {expected}, found {found!r}")
 
 
+def check_conv_model(m, name: str) -> None:
+    """The fields every convolutional encoder/decoder section shares: model.name is `name` (the
+    objective's), a positive base width and a non-empty channel_mult of positive ints."""
+    check(m.name == name, "model.name", f"'{name}' (objective.name is '{name}')", m.name)
+    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
+    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
+          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+
+
 def _int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 

@@ -44,13 +44,11 @@ def load_tokenizer(c: ml_collections.ConfigDict, image_shape):
 
 
 def common_args(c: ml_collections.ConfigDict, image_shape, num_classes, causal: bool) -> dict:
-    from experiments.build import optimizer
+    from experiments.build import model_classes, optimizer
     from gen_jax.nn.transformer import TokenTransformer
 
     m = c.model
-    if m.class_conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    classes = num_classes if m.class_conditional else None
+    classes = model_classes(c, num_classes)
     tok, tok_params = load_tokenizer(c, image_shape)
     h, w = tok.token_shape
     model = TokenTransformer(vocab_size=tok.num_codes, seq_len=h * w, num_classes=classes, width=m.width,

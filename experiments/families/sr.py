@@ -41,9 +41,7 @@ def build(c: ml_collections.ConfigDict, image_shape, num_classes):
     b.check(h % o.lowres_size == 0 and w % o.lowres_size == 0, "objective.lowres_size",
                f"a divisor of the image size {h}x{w}", o.lowres_size)
     conditional = m.class_conditional
-    if conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
-    backbone = b.network(c, image_shape, num_classes if conditional else None).clone(out_channels=ch)
+    backbone = b.network(c, image_shape, b.model_classes(c, num_classes)).clone(out_channels=ch)
     tx, lr = b.optimizer(c)
     n = max(c.train.num_preview, c.train.num_final_samples, 1)
     test = load_dataset(c.data.name, c.data.dir or None, "test").images[:n]

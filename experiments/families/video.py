@@ -33,8 +33,7 @@ def build(c: ml_collections.ConfigDict, image_shape, num_classes):
     b.check(len(image_shape) == 4, "data.name", "a video dataset (clips [N, T, H, W, C])",
                c.data.name)
     conditional = m.class_conditional
-    if conditional and not num_classes:
-        raise ValueError(f"config.model.class_conditional is set but dataset {c.data.name!r} has no labels")
+    b.model_classes(c, num_classes)
     model = VideoUNet(channels=m.channels, channel_mult=tuple(m.channel_mult),
                       num_res_blocks=m.num_res_blocks,
                       attention_resolutions=tuple(m.attention_resolutions), num_heads=m.num_heads,

@@ -6,13 +6,10 @@ import ml_collections
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.config_types import check
+    from experiments.config_types import check, check_conv_model
 
     m, o = c.model, c.objective
-    check(m.name == "vqvae", "model.name", "'vqvae' (objective.name is 'vqvae')", m.name)
-    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    check(len(m.channel_mult) >= 1 and all(k >= 1 for k in m.channel_mult),
-          "model.channel_mult", "a non-empty tuple of positive ints", m.channel_mult)
+    check_conv_model(m, "vqvae")
     check(m.num_res_blocks >= 0, "model.num_res_blocks", "an int >= 0", m.num_res_blocks)
     check(m.code_dim >= 1, "model.code_dim", "a positive int", m.code_dim)
     check(o.num_codes >= 2, "objective.num_codes", "an int >= 2", o.num_codes)

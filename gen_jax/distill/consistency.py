@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import optax
 
 from gen_jax.diffusion.schedules import _bcast
-from gen_jax.distill.teacher import ConsistencyState, TeacherODE
+from gen_jax.distill.teacher import ConsistencyState, TeacherODE, TeacherShaped
 from gen_jax.samplers.common import per_sample_keys, run_steps, sample_noise
 from gen_jax.train.state import create_state, gradient_step
 
@@ -99,7 +99,7 @@ def consistency_sample(f: Callable, teacher: TeacherODE, x_T, key, num_steps, *,
 
 
 @dataclasses.dataclass(frozen=True)
-class ConsistencyDistillObjective:
+class ConsistencyDistillObjective(TeacherShaped):
     """Consistency distillation of a teacher: the student (initialised from the teacher) and its
     target θ⁻ = EMA_μ(θ) (Song et al. 2023 alg. 2); samples with `consistency_sample`."""
 
@@ -122,14 +122,6 @@ class ConsistencyDistillObjective:
             raise ValueError(f"objective.num_scales must be >= 1, got {self.num_scales}")
         if not 0.0 <= self.target_ema < 1.0:
             raise ValueError(f"objective.target_ema must be in [0, 1), got {self.target_ema}")
-
-    @property
-    def image_shape(self):
-        return self.teacher.base.image_shape
-
-    @property
-    def num_classes(self):
-        return self.teacher.base.num_classes
 
     @property
     def student_steps(self) -> int:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from gen_jax.diffusion.schedules import _bcast
-from gen_jax.distill.teacher import TeacherODE, TeacherState
+from gen_jax.distill.teacher import TeacherODE, TeacherState, TeacherShaped
 from gen_jax.train.state import create_state, gradient_step
 
 
@@ -67,7 +67,7 @@ def progressive_loss(teacher: TeacherODE, params, teacher_params, x0, key, stude
 
 
 @dataclasses.dataclass(frozen=True)
-class ProgressiveDistillObjective:
+class ProgressiveDistillObjective(TeacherShaped):
     """All rounds in one run: round r = step // steps_per_round distils the (2n)-step teacher into
     an n-step student, n = teacher_steps / 2**(r+1). At each round boundary the EMA student becomes
     the frozen teacher (and the new student's starting point). A checkpoint at the end of round r
@@ -91,14 +91,6 @@ class ProgressiveDistillObjective:
             raise ValueError(f"steps_per_round must be >= 1, got {self.steps_per_round}")
 
     # --- what the loop, main.py and sample.py read -----------------------------------------
-    @property
-    def image_shape(self):
-        return self.teacher.base.image_shape
-
-    @property
-    def num_classes(self):
-        return self.teacher.base.num_classes
-
     @property
     def student_steps(self) -> int:
         """The final student's step count N / 2**rounds."""

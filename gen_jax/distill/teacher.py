@@ -99,3 +99,15 @@ class TeacherODE:
         x0, eps = predict(x_t, t)
         alpha, sigma = (_bcast(v, x_t) for v in self.alpha_sigma(t_next))
         return alpha * x0 + sigma * eps
+
+
+class TeacherShaped:
+    """The image shape and classes of a student objective: those of its teacher's base objective."""
+
+    @property
+    def image_shape(self):
+        return self.teacher.base.image_shape
+
+    @property
+    def num_classes(self):
+        return self.teacher.base.num_classes
