@@ -3,9 +3,10 @@ matching, ...) with the base U-Net frozen and a ControlNet, fed the condition ma
 image, trained alone. The training loop calls init / step / preview and nothing else.
 
 State: params = {"base": frozen U-Net params, "control": ControlNet params}; only "control" has
-an optimiser state and an EMA, and "base" leaves every step bit-identical. Sampling reuses the base
-objective's samplers: its network becomes the combined model (_Controlled), whose parameters carry
-the condition map as params["hint"].
+an optimiser state and an EMA, and "base" leaves every step bit-identical. The condition map
+("hint") is an input, never a parameter: the combined model (_Controlled) is the base U-Net and
+the ControlNet bound to a batch's maps, and the base objective's loss and samplers run on it.
+Classifier-free guidance drops the label, not the map (as in ControlNet's practice).
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from gen_jax.utils.conditions import condition_map
 
 @dataclasses.dataclass(frozen=True)
 class _Controlled:
-    """The base U-Net with ControlNet residuals, called like a linen module by the base objective:
-    apply({"params": {"base", "control", "hint" [B', H, W, Ch]}}, x [B,H,W,C], t, labels, ...)."""
+    """The base U-Net with ControlNet residuals on the condition map hint [B', H, W, Ch] (an input
+    bound here, as functools.partial would), called like a linen module by the base objective:
+    apply({"params": {"base", "control"}}, x [B,H,W,C], t, labels, ...)."""
 
     unet: UNet
     controlnet: ControlNet
+    hint: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def apply(self, variables, x, t, labels=None, train: bool = False, rngs=None):
         p = variables["params"]
-        hint = p["hint"]
+        hint = self.hint
         if hint.shape[0] != x.shape[0]:  # classifier-free guidance stacks [cond; uncond] batches
             hint = jnp.tile(hint, (x.shape[0] // hint.shape[0], 1, 1, 1))
         control = self.controlnet.apply({"params": p["control"]}, x, hint, t, labels, train=train,
@@ -68,10 +71,10 @@ class ControlNetObjective:
     def num_classes(self):
         return self.base.num_classes
 
-    @property
-    def inner(self):
-        """The base objective with the combined network (params: {"base", "control", "hint"})."""
-        return dataclasses.replace(self.base, model=_Controlled(self.base.model, self.controlnet))
+    def controlled(self, hint):
+        """The base objective whose network is the combined model on condition maps hint
+        [B or 1, H, W, Ch] (params: {"base", "control"})."""
+        return dataclasses.replace(self.base, model=_Controlled(self.base.model, self.controlnet, hint))
 
     def hint(self, x):
         """The condition map [B, H, W, Ch] of images x [B, H, W, C] in [-1, 1]."""
@@ -95,9 +98,8 @@ class ControlNetObjective:
     def loss(self, base_params, control_params, batch: dict, key):
         """The base objective's loss on batch {"image", "label"} through the combined model, the
         condition map computed from batch["image"] (labels dropped as the base was trained)."""
-        params = {"base": jax.lax.stop_gradient(base_params), "control": control_params,
-                  "hint": self.hint(batch["image"])}
-        return self.inner.loss(params, batch, key)
+        params = {"base": jax.lax.stop_gradient(base_params), "control": control_params}
+        return self.controlled(self.hint(batch["image"])).loss(params, batch, key)
 
     def step(self, state: TrainState, batch: dict):
         """One optimiser step of the ControlNet; params["base"] is passed through untouched."""
@@ -126,8 +128,8 @@ class ControlNetObjective:
                 control_image = control_image[None]
             hint = self.hint(control_image)
         hint = jnp.broadcast_to(hint, (n, *hint.shape[1:]))
-        return self.inner.sample({**params, "hint": hint}, key, num, sampler=sampler,
-                                 num_steps=num_steps, labels=labels, guidance=guidance, **options)
+        return self.controlled(hint).sample(params, key, num, sampler=sampler, num_steps=num_steps,
+                                            labels=labels, guidance=guidance, **options)
 
     def preview(self, params, key, num: int):
         """The training loop's grid on preview_images' maps: the base objective's preview sampler
