@@ -59,6 +59,10 @@ class _Section:
     def _check(self, cond: bool, field: str, expected: str) -> None:
         check(cond, f"{self.SECTION}.{field}", expected, getattr(self, field))
 
+    def _positive(self, *fields: str) -> None:
+        for f in fields:
+            self._check(_int(getattr(self, f)) and getattr(self, f) >= 1, f, "a positive int")
+
 
 # --- the sections every run has ------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
@@ -354,12 +358,11 @@ class GANModelConfig(_Section):
         from gen_jax.nn.dcgan import NORMS
 
         self._check(self.name in GAN_GENERATORS, "name", f"one of {sorted(GAN_GENERATORS)} for objective 'gan'")
-        self._check(self.channels >= 1, "channels", "a positive int")
+        self._positive("channels", "z_dim")
         self._check(self.d_channels >= 0, "d_channels", "an int >= 0 (0: model.channels)")
-        self._check(self.z_dim >= 1, "z_dim", "a positive int")
         self._check(self.g_norm in NORMS, "g_norm", f"one of {NORMS}")
         if self.name == "stylegan2":
-            self._check(self.w_dim >= 1, "w_dim", "a positive int")
+            self._positive("w_dim")
             self._check(self.mapping_layers >= 1, "mapping_layers", "an int >= 1")
             self._check(0.0 <= self.style_mixing_prob <= 1.0, "style_mixing_prob", "a value in [0, 1]")
             self._check(0.0 <= self.w_avg_beta < 1.0, "w_avg_beta", "a value in [0, 1)")
@@ -397,7 +400,7 @@ class VAEModelConfig(_ConvModel):
 
     def __post_init__(self):
         super().__post_init__()
-        self._check(self.latent_dim >= 1, "latent_dim", "a positive int")
+        self._positive("latent_dim")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -429,8 +432,7 @@ class AutoencoderModelConfig(_ConvModel):
 
     def __post_init__(self):
         super().__post_init__()
-        for f in ("num_res_blocks", "latent_channels", "d_channels", "d_layers"):
-            self._check(getattr(self, f) >= 1, f, "a positive int")
+        self._positive("num_res_blocks", "latent_channels", "d_channels", "d_layers")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -465,7 +467,7 @@ class VQVAEModelConfig(_ConvModel):
     def __post_init__(self):
         super().__post_init__()
         self._check(self.num_res_blocks >= 0, "num_res_blocks", "an int >= 0")
-        self._check(self.code_dim >= 1, "code_dim", "a positive int")
+        self._positive("code_dim")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -495,8 +497,7 @@ class CycleGANModelConfig(_Section):
 
     def __post_init__(self):
         self._check(self.name == "cyclegan", "name", "'cyclegan' (objective.name is 'cyclegan')")
-        for f in ("channels", "num_blocks", "d_channels", "d_layers"):
-            self._check(_int(getattr(self, f)) and getattr(self, f) >= 1, f, "a positive int")
+        self._positive("channels", "num_blocks", "d_channels", "d_layers")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -526,11 +527,9 @@ class TokenModelConfig(_Section):
     class_conditional: bool = False
 
     def __post_init__(self):
-        self._check(self.num_heads >= 1, "num_heads", "a positive int")
+        self._positive("num_heads", "depth", "mlp_ratio")
         self._check(self.width >= 1 and self.width % self.num_heads == 0, "width",
                     f"a positive multiple of model.num_heads={self.num_heads}")
-        self._check(self.depth >= 1, "depth", "a positive int")
-        self._check(self.mlp_ratio >= 1, "mlp_ratio", "a positive int")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -671,7 +670,7 @@ class ControlNetModelConfig(_Section):
     hint_channels: int = 16
 
     def __post_init__(self):
-        self._check(self.hint_channels >= 1, "hint_channels", "a positive int")
+        self._positive("hint_channels")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -719,7 +718,7 @@ class VideoModelConfig(_Section):
     temporal_heads: int = 4
 
     def __post_init__(self):
-        self._check(self.temporal_heads >= 1, "temporal_heads", "a positive int")
+        self._positive("temporal_heads")
 
 
 def own_fields(cls, section: Mapping, base_classes=(), name: str = ""):
