@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 
 from experiments.config_types import (
-    BACKBONE_FIELDS, DDPMConfig, DataConfig, GeneralDiffusionConfig, OptimConfig, RectifiedFlowConfig,
-    PROCESS_FIELDS, SamplerConfig, TrainConfig, check, check_conv_model, field_names, parse,
-    parse_backbone)
+    BACKBONE_FIELDS, CONTROLNET_BASES, DDPMConfig, DataConfig, GeneralDiffusionConfig, OptimConfig,
+    RectifiedFlowConfig, PROCESS_FIELDS, SamplerConfig, TrainConfig, check, field_names, parse,
+    parse_backbone, parse_model, own_fields)
+from experiments import config_types as ct
 from experiments.families import ar as _ar, cyclegan as _cyclegan, maskgit as _maskgit
 from experiments.families import sr as _sr, video as _video, vqvae as _vqvae
 from experiments.workdir import load_run_info, save_run_info  # noqa: F401 (callers read them here)
@@ -147,6 +148,7 @@ def _gan_stylegan2(m, image_shape, classes):
 
 # model.name -> (generator, discriminator) builder, and the image-size check of that generator
 GAN_MODELS = {"dcgan": _gan_dcgan, "sngan": _gan_sngan, "stylegan2": _gan_stylegan2}
+assert set(GAN_MODELS) == set(ct.GAN_GENERATORS)
 
 
 def _gan_size_check(name: str):
@@ -157,29 +159,8 @@ def _gan_size_check(name: str):
 
 
 def _validate_gan(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.gan.augment import parse_policy
-    from gen_jax.gan.losses import LOSSES
-    from gen_jax.nn.dcgan import NORMS
-
-    m, o = c.model, c.objective
-    check(m.name in GAN_MODELS, "model.name", f"one of {sorted(GAN_MODELS)} for objective 'gan'", m.name)
-    check(m.channels >= 1, "model.channels", "a positive int", m.channels)
-    check(m.get("d_channels", 0) >= 0, "model.d_channels", "an int >= 0 (0: model.channels)", m.get("d_channels"))
-    check(m.z_dim >= 1, "model.z_dim", "a positive int", m.z_dim)
-    check(m.g_norm in NORMS, "model.g_norm", f"one of {NORMS}", m.g_norm)
-    if m.name == "stylegan2":
-        check(m.w_dim >= 1, "model.w_dim", "a positive int", m.w_dim)
-        check(m.mapping_layers >= 1, "model.mapping_layers", "an int >= 1", m.mapping_layers)
-        check(0.0 <= m.style_mixing_prob <= 1.0, "model.style_mixing_prob", "a value in [0, 1]", m.style_mixing_prob)
-        check(0.0 <= m.w_avg_beta < 1.0, "model.w_avg_beta", "a value in [0, 1)", m.w_avg_beta)
-    check(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
-    check(isinstance(o.n_critic, int) and o.n_critic >= 1, "objective.n_critic", "an int >= 1", o.n_critic)
-    check(o.gp_weight >= 0, "objective.gp_weight", "a value >= 0", o.gp_weight)
-    check(o.r1_gamma >= 0, "objective.r1_gamma", "a value >= 0", o.r1_gamma)
-    try:
-        parse_policy(o.get("diffaugment", ""))
-    except ValueError as e:
-        raise ValueError(f"config.objective.diffaugment: {e}") from None
+    m = parse_model(ct.GANModelConfig, c.model)
+    parse(ct.GANObjectiveConfig, c.objective, "objective")
     check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
     psi = c.sampler.get("truncation", 1.0)
     check(psi == 1.0 or m.name == "stylegan2", "sampler.truncation",
@@ -261,14 +242,8 @@ def network(c: ml_collections.ConfigDict, image_shape, num_classes=None):
 
 # --- vae ------------------------------------------------------------------------------------------
 def _validate_vae(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.vae.objective import LIKELIHOODS
-
-    m, o = c.model, c.objective
-    check_conv_model(m, "vae")
-    check(m.latent_dim >= 1, "model.latent_dim", "a positive int", m.latent_dim)
-    check(o.likelihood in LIKELIHOODS, "objective.likelihood", f"one of {LIKELIHOODS}", o.likelihood)
-    check(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
-    check(o.obs_sigma > 0, "objective.obs_sigma", "a value > 0", o.obs_sigma)
+    parse_model(ct.VAEModelConfig, c.model)
+    parse(ct.VAEObjectiveConfig, c.objective, "objective")
 
 
 def build_vae(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -326,28 +301,16 @@ DISTILL_TEACHERS = ("ddpm", "rectified_flow")  # objective names a teacher workd
 
 
 def _validate_distill(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.distill.consistency import LOSSES
-
-    o, s = c.objective, parse(SamplerConfig, c.sampler, "sampler")
-    check(isinstance(o.teacher_workdir, str) and bool(o.teacher_workdir), "objective.teacher_workdir",
-          f"the workdir of a trained teacher (experiments.main, objective {DISTILL_TEACHERS})",
-          o.teacher_workdir)
-    check(o.teacher_checkpoint >= 0, "objective.teacher_checkpoint", "an int >= 0 (0: latest)",
-          o.teacher_checkpoint)
-    check(o.teacher_guidance >= 0, "objective.teacher_guidance", "a value >= 0", o.teacher_guidance)
-    if o.name == "progressive_distill":
-        check(o.rounds >= 1, "objective.rounds", "an int >= 1", o.rounds)
-        check(o.teacher_steps >= 2 and o.teacher_steps % 2 ** o.rounds == 0, "objective.teacher_steps",
-              f"a multiple of 2**objective.rounds = {2 ** o.rounds}", o.teacher_steps)
+    progressive = c.objective.name == "progressive_distill"
+    o = parse(ct.ProgressiveDistillConfig if progressive else ct.ConsistencyDistillConfig, c.objective, "objective")
+    s = parse(SamplerConfig, c.sampler, "sampler")
+    parse_backbone(c.model)  # the student is the teacher's network; the section is unused
+    if progressive:
         check(c.train.steps % o.rounds == 0, "train.steps",
               f"a multiple of objective.rounds = {o.rounds} (steps per round)", c.train.steps)
         check(s.name in ("", "ddim", "rf_euler"), "sampler.name",
               "'' (the student's: ddim for a ddpm teacher, rf_euler for a flow teacher), 'ddim' or 'rf_euler'", s.name)
     else:
-        check(o.num_scales >= 1, "objective.num_scales", "an int >= 1", o.num_scales)
-        check(o.sigma_data > 0, "objective.sigma_data", "a value > 0", o.sigma_data)
-        check(0.0 <= o.target_ema < 1.0, "objective.target_ema", "a value in [0, 1)", o.target_ema)
-        check(o.loss in LOSSES, "objective.loss", f"one of {LOSSES}", o.loss)
         check(s.name in ("", "consistency"), "sampler.name", "'' or 'consistency'", s.name)
 
 
@@ -423,20 +386,8 @@ def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_class
 
 # --- latent diffusion: the KL autoencoder, and DDPM / rectified flow on its latents ---------------
 def _validate_autoencoder(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.gan.losses import LOSSES
-    from gen_jax.latent.autoencoder import RECONSTRUCTIONS
-
-    m, o = c.model, c.objective
-    check_conv_model(m, "autoencoder_kl")
-    check(m.num_res_blocks >= 1, "model.num_res_blocks", "a positive int", m.num_res_blocks)
-    check(m.latent_channels >= 1, "model.latent_channels", "a positive int", m.latent_channels)
-    check(m.d_channels >= 1, "model.d_channels", "a positive int", m.d_channels)
-    check(m.d_layers >= 1, "model.d_layers", "a positive int", m.d_layers)
-    check(o.reconstruction in RECONSTRUCTIONS, "objective.reconstruction", f"one of {RECONSTRUCTIONS}", o.reconstruction)
-    check(o.kl_weight >= 0, "objective.kl_weight", "a value >= 0", o.kl_weight)
-    check(o.disc_loss in LOSSES[:3], "objective.disc_loss", f"one of {LOSSES[:3]}", o.disc_loss)
-    check(isinstance(o.disc_start, int) and o.disc_start >= 0, "objective.disc_start", "an int >= 0", o.disc_start)
-    check(o.disc_weight >= 0, "objective.disc_weight", "a value >= 0", o.disc_weight)
+    parse_model(ct.AutoencoderModelConfig, c.model)
+    parse(ct.AutoencoderObjectiveConfig, c.objective, "objective")
     check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
 
 
@@ -473,19 +424,16 @@ def build_autoencoder(c: ml_collections.ConfigDict, image_shape, num_classes):
                                 ema_decay=opt.ema_decay)
 
 
-LATENT_BASES = ("ddpm", "rectified_flow")
+LATENT_BASES = ct.LATENT_BASES
 # the fields of config.objective that latent diffusion adds to its base objective's
 LATENT_FIELDS = ("base", "autoencoder_workdir", "latent_scale", "scale_batch", "sample_posterior")
 
 
 def _validate_latent_diffusion(c: ml_collections.ConfigDict) -> None:
-    o = c.objective
-    check(o.base in LATENT_BASES, "objective.base", f"one of {LATENT_BASES}", o.base)
+    o = own_fields(ct.LatentDiffusionConfig, c.objective, (DDPMConfig, RectifiedFlowConfig))
     check(bool(o.autoencoder_workdir) and os.path.exists(os.path.join(o.autoencoder_workdir, "run.json")),
           "objective.autoencoder_workdir", "the workdir of a trained autoencoder_kl run (with run.json)",
           o.autoencoder_workdir)
-    check(o.latent_scale >= 0, "objective.latent_scale", "a value >= 0 (0: estimate from data)", o.latent_scale)
-    check(o.scale_batch >= 2, "objective.scale_batch", "an int >= 2", o.scale_batch)
     # the section carries the fields of both bases, so objective.base picks either (ldm_cifar10.py)
     own, other = ((DDPMConfig, RectifiedFlowConfig) if o.base == "ddpm" else (RectifiedFlowConfig, DDPMConfig))
     foreign = tuple(f for f in field_names(other) if f not in field_names(own))
@@ -550,11 +498,7 @@ def _validate_text(c: ml_collections.ConfigDict) -> None:
     check(t is not None, "text", "a section (experiments/configs/text_cifar10.py: text_section)", t)
     check(not c.model.class_conditional, "model.class_conditional",
           "False for a text-to-image run (the caption is the condition)", c.model.class_conditional)
-    check(isinstance(t.max_len, int) and t.max_len >= 2, "text.max_len", "an int >= 2 (<bos> + a word)", t.max_len)
-    check(t.num_heads >= 1, "text.num_heads", "a positive int", t.num_heads)
-    check(t.width >= 1 and t.width % t.num_heads == 0, "text.width",
-          f"a positive multiple of text.num_heads={t.num_heads}", t.width)
-    check(t.depth >= 0, "text.depth", "an int >= 0", t.depth)
+    parse(ct.TextConfig, t, "text")
 
 
 def text_tokenizer(c: ml_collections.ConfigDict):
@@ -613,18 +557,9 @@ def build_text(c: ml_collections.ConfigDict, image_shape, num_classes):
 
 
 # --- controlnet -----------------------------------------------------------------------------------
-CONTROLNET_BASES = ("ddpm", "rectified_flow")
-
-
 def _validate_controlnet(c: ml_collections.ConfigDict) -> None:
-    from gen_jax.utils.conditions import CONDITIONS
-
-    o = c.objective
-    check(bool(o.base_workdir), "objective.base_workdir",
-          f"the workdir of a trained U-Net run (objective {CONTROLNET_BASES})", o.base_workdir)
-    check(o.base_step >= 0, "objective.base_step", "an int >= 0 (0: latest)", o.base_step)
-    check(o.condition in CONDITIONS, "objective.condition", f"one of {sorted(CONDITIONS)}", o.condition)
-    check(c.model.hint_channels >= 1, "model.hint_channels", "a positive int", c.model.hint_channels)
+    o = own_fields(ct.ControlNetConfig, c.objective, (RectifiedFlowConfig,))
+    own_fields(ct.ControlNetModelConfig, c.model, (ct.UNetConfig, ct.DiTConfig))
     try:
         bc, _, _, _ = load_run_info(o.base_workdir)
     except FileNotFoundError as e:
@@ -667,6 +602,14 @@ def build_controlnet(c: ml_collections.ConfigDict, image_shape, num_classes):
 class Family(NamedTuple):
     build: Callable    # (config, image_shape, num_classes) -> objective
     validate: Callable  # (config) -> None, raising ValueError naming the field
+    previews: Optional[Callable] = None  # (config, objective) -> objective with its preview inputs
+
+
+def with_previews(c: ml_collections.ConfigDict, objective):
+    """objective with the preview inputs its family draws from data (SR: low-res test images); a
+    training run adds them, builders load no data."""
+    previews = FAMILIES[c.objective.name].previews
+    return previews(c, objective) if previews else objective
 
 
 FAMILIES = {
@@ -687,7 +630,7 @@ FAMILIES = {
     "ar": Family(_ar.build, _ar.validate),
     "maskgit": Family(_maskgit.build, _maskgit.validate),
     "cyclegan": Family(_cyclegan.build, _cyclegan.validate),
-    "sr": Family(_sr.build, _sr.validate),
+    "sr": Family(_sr.build, _sr.validate, _sr.with_previews),
     "video": Family(_video.build, _video.validate),
 }
 OBJECTIVES = {name: f.build for name, f in FAMILIES.items()}  # name -> builder (ldm_cost, bench_ldm)

@@ -59,6 +59,10 @@ class _Section:
     def _check(self, cond: bool, field: str, expected: str) -> None:
         check(cond, f"{self.SECTION}.{field}", expected, getattr(self, field))
 
+    def _positive(self, *fields: str) -> None:
+        for f in fields:
+            self._check(_int(getattr(self, f)) and getattr(self, f) >= 1, f, "a positive int")
+
 
 # --- the sections every run has ------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
@@ -307,3 +311,418 @@ class GeneralDiffusionConfig(RectifiedFlowConfig):
 
     def process_args(self) -> dict:
         return {k: getattr(self, k) for k in PROCESS_FIELDS.get(self.process, ())}
+
+
+# --- the other families ---------------------------------------------------------------------------
+# Their model sections also hold base_config's backbone fields (unused there), and their objective
+# sections _Objective's; a wrapping family's own fields are a class of their own, parsed with the
+# base's fields as `extra` (the base's parse, in turn, takes these as its extra).
+def parse_model(cls, section: Mapping, extra=()):
+    """cls from config.model, base_config's backbone fields allowed (and unused) beside cls's."""
+    return parse(cls, section, "model", (BACKBONE_FIELDS - set(field_names(cls))) | set(extra))
+
+
+@dataclasses.dataclass(frozen=True)
+class _ConvModel(_Section):
+    """An encoder/decoder section: model.name is the objective's (OBJECTIVE), check_conv_model's fields."""
+    SECTION = "model"
+    OBJECTIVE = ""
+    name: str = ""
+    channels: int = 32
+    channel_mult: tuple = (1, 2)
+
+    def __post_init__(self):
+        check_conv_model(self, self.OBJECTIVE)
+
+
+GAN_GENERATORS = ("dcgan", "sngan", "stylegan2")  # build.GAN_MODELS' keys
+
+
+@dataclasses.dataclass(frozen=True)
+class GANModelConfig(_Section):
+    """configs/gan_common.py: the fields of every generator kind (the stylegan2-only ones unused by the others)."""
+    SECTION = "model"
+    name: str = "dcgan"
+    channels: int = 64
+    d_channels: int = 0
+    z_dim: int = 100
+    g_norm: str = "batch"
+    d_spectral_norm: bool = False
+    class_conditional: bool = False
+    w_dim: int = 128
+    mapping_layers: int = 4
+    style_mixing_prob: float = 0.9
+    w_avg_beta: float = 0.995
+
+    def __post_init__(self):
+        from gen_jax.nn.dcgan import NORMS
+
+        self._check(self.name in GAN_GENERATORS, "name", f"one of {sorted(GAN_GENERATORS)} for objective 'gan'")
+        self._positive("channels", "z_dim")
+        self._check(self.d_channels >= 0, "d_channels", "an int >= 0 (0: model.channels)")
+        self._check(self.g_norm in NORMS, "g_norm", f"one of {NORMS}")
+        if self.name == "stylegan2":
+            self._positive("w_dim")
+            self._check(self.mapping_layers >= 1, "mapping_layers", "an int >= 1")
+            self._check(0.0 <= self.style_mixing_prob <= 1.0, "style_mixing_prob", "a value in [0, 1]")
+            self._check(0.0 <= self.w_avg_beta < 1.0, "w_avg_beta", "a value in [0, 1)")
+
+
+@dataclasses.dataclass(frozen=True)
+class GANObjectiveConfig(_Objective):
+    name: str = "gan"
+    loss: str = "nonsaturating"
+    n_critic: int = 1
+    gp_weight: float = 10.0
+    r1_gamma: float = 0.0
+    diffaugment: str = ""
+
+    def __post_init__(self):
+        from gen_jax.gan.augment import parse_policy
+        from gen_jax.gan.losses import LOSSES
+
+        self._check(self.loss in LOSSES, "loss", f"one of {LOSSES}")
+        self._check(_int(self.n_critic) and self.n_critic >= 1, "n_critic", "an int >= 1")
+        self._check(self.gp_weight >= 0, "gp_weight", "a value >= 0")
+        self._check(self.r1_gamma >= 0, "r1_gamma", "a value >= 0")
+        try:
+            parse_policy(self.diffaugment)
+        except ValueError as e:
+            raise ValueError(f"config.objective.diffaugment: {e}") from None
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEModelConfig(_ConvModel):
+    OBJECTIVE = "vae"
+    name: str = "vae"
+    latent_dim: int = 16
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._positive("latent_dim")
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEObjectiveConfig(_Objective):
+    name: str = "vae"
+    beta: float = 1.0
+    likelihood: str = "bernoulli"
+    obs_sigma: float = 0.1
+
+    def __post_init__(self):
+        from gen_jax.vae.objective import LIKELIHOODS
+
+        self._check(self.likelihood in LIKELIHOODS, "likelihood", f"one of {LIKELIHOODS}")
+        self._check(self.beta >= 0, "beta", "a value >= 0")
+        self._check(self.obs_sigma > 0, "obs_sigma", "a value > 0")
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoencoderModelConfig(_ConvModel):
+    OBJECTIVE = "autoencoder_kl"
+    name: str = "autoencoder_kl"
+    channels: int = 16
+    channel_mult: tuple = (1, 2, 2)
+    num_res_blocks: int = 1
+    latent_channels: int = 4
+    d_channels: int = 16
+    d_layers: int = 2
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._positive("num_res_blocks", "latent_channels", "d_channels", "d_layers")
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoencoderObjectiveConfig(_Objective):
+    name: str = "autoencoder_kl"
+    reconstruction: str = "l1"
+    kl_weight: float = 1e-6
+    disc_loss: str = "hinge"
+    disc_start: int = 150
+    disc_weight: float = 0.5
+    adaptive: bool = True
+
+    def __post_init__(self):
+        from gen_jax.gan.losses import LOSSES
+        from gen_jax.latent.autoencoder import RECONSTRUCTIONS
+
+        self._check(self.reconstruction in RECONSTRUCTIONS, "reconstruction", f"one of {RECONSTRUCTIONS}")
+        self._check(self.kl_weight >= 0, "kl_weight", "a value >= 0")
+        self._check(self.disc_loss in LOSSES[:3], "disc_loss", f"one of {LOSSES[:3]}")
+        self._check(_int(self.disc_start) and self.disc_start >= 0, "disc_start", "an int >= 0")
+        self._check(self.disc_weight >= 0, "disc_weight", "a value >= 0")
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True)
+class VQVAEModelConfig(_ConvModel):
+    OBJECTIVE = "vqvae"
+    name: str = "vqvae"
+    num_res_blocks: int = 1
+    code_dim: int = 16
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._check(self.num_res_blocks >= 0, "num_res_blocks", "an int >= 0")
+        self._positive("code_dim")
+
+
+@dataclasses.dataclass(frozen=True)
+class VQVAEObjectiveConfig(_Objective):
+    name: str = "vqvae"
+    num_codes: int = 64
+    beta: float = 0.25
+    codebook_decay: float = 0.99
+    dead_threshold: float = 1.0
+
+    def __post_init__(self):
+        self._check(self.num_codes >= 2, "num_codes", "an int >= 2")
+        self._check(self.beta >= 0, "beta", "a value >= 0")
+        self._check(0.0 <= self.codebook_decay < 1.0, "codebook_decay", "a value in [0, 1)")
+        self._check(self.dead_threshold >= 0, "dead_threshold", "a value >= 0 (0: no restarts)")
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True)
+class CycleGANModelConfig(_Section):
+    SECTION = "model"
+    name: str = "cyclegan"
+    channels: int = 16
+    num_blocks: int = 3
+    d_channels: int = 16
+    d_layers: int = 2
+
+    def __post_init__(self):
+        self._check(self.name == "cyclegan", "name", "'cyclegan' (objective.name is 'cyclegan')")
+        self._positive("channels", "num_blocks", "d_channels", "d_layers")
+
+
+@dataclasses.dataclass(frozen=True)
+class CycleGANObjectiveConfig(_Objective):
+    name: str = "cyclegan"
+    cycle_weight: float = 10.0
+    identity_weight: float = 0.5
+    pool_size: int = 50
+
+    def __post_init__(self):
+        self._check(self.cycle_weight >= 0, "cycle_weight", "a value >= 0")
+        self._check(self.identity_weight >= 0, "identity_weight", "a value >= 0")
+        self._check(_int(self.pool_size) and self.pool_size >= 0, "pool_size", "an int >= 0")
+        super().__post_init__()
+
+
+# --- token models (ar, maskgit) on a VQ-VAE's tokens ----------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TokenModelConfig(_Section):
+    """configs/ar_mnist.py; model.name is checked against the objective by families/ar.py."""
+    SECTION = "model"
+    name: str = "token_transformer"
+    width: int = 128
+    depth: int = 4
+    num_heads: int = 4
+    mlp_ratio: int = 4
+    class_conditional: bool = False
+
+    def __post_init__(self):
+        self._positive("num_heads", "depth", "mlp_ratio")
+        self._check(self.width >= 1 and self.width % self.num_heads == 0, "width",
+                    f"a positive multiple of model.num_heads={self.num_heads}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenObjectiveConfig(_Objective):
+    name: str = "ar"
+    tokenizer_workdir: str = ""  # checked against the file system by families/ar.py
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenSamplerConfig(_Section):
+    SECTION = "sampler"
+    name: str = "raster"
+    guidance: float = 1.0
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    num_steps: int = 8            # maskgit only (raster: h·w)
+    choice_temperature: float = 4.5  # maskgit only
+
+    def __post_init__(self):
+        self._check(self.temperature >= 0, "temperature", "a value >= 0 (0: greedy)")
+        self._check(_int(self.top_k) and self.top_k >= 0, "top_k", "an int >= 0 (0: off)")
+        self._check(0.0 < self.top_p <= 1.0, "top_p", "a value in (0, 1] (1: off)")
+        self._check(_int(self.num_steps) and self.num_steps >= 1, "num_steps",
+                    "an int >= 1 (parallel decoding steps)")
+        self._check(self.choice_temperature >= 0, "choice_temperature", "a value >= 0")
+
+
+# --- distillation: the teacher's fields, then each student's --------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _DistillConfig(_Objective):
+    teacher_workdir: str = ""
+    teacher_checkpoint: int = 0
+    teacher_guidance: float = 1.0
+
+    def __post_init__(self):
+        self._check(isinstance(self.teacher_workdir, str) and bool(self.teacher_workdir), "teacher_workdir",
+                    "the workdir of a trained teacher (experiments.main, objective ('ddpm', 'rectified_flow'))")
+        self._check(self.teacher_checkpoint >= 0, "teacher_checkpoint", "an int >= 0 (0: latest)")
+        self._check(self.teacher_guidance >= 0, "teacher_guidance", "a value >= 0")
+        super().__post_init__()
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgressiveDistillConfig(_DistillConfig):
+    name: str = "progressive_distill"
+    teacher_steps: int = 8
+    rounds: int = 3
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._check(self.rounds >= 1, "rounds", "an int >= 1")
+        self._check(self.teacher_steps >= 2 and self.teacher_steps % 2 ** self.rounds == 0, "teacher_steps",
+                    f"a multiple of 2**objective.rounds = {2 ** self.rounds}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsistencyDistillConfig(_DistillConfig):
+    name: str = "consistency_distill"
+    num_scales: int = 18
+    sigma_data: float = 0.5
+    target_ema: float = 0.95
+    loss: str = "l2"
+
+    def __post_init__(self):
+        from gen_jax.distill.consistency import LOSSES
+
+        super().__post_init__()
+        self._check(self.num_scales >= 1, "num_scales", "an int >= 1")
+        self._check(self.sigma_data > 0, "sigma_data", "a value > 0")
+        self._check(0.0 <= self.target_ema < 1.0, "target_ema", "a value in [0, 1)")
+        self._check(self.loss in LOSSES, "loss", f"one of {LOSSES}")
+
+
+# --- wrapping families: their own fields of a section that also holds the base's -----------------
+LATENT_BASES = ("ddpm", "rectified_flow")
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentDiffusionConfig(_Section):
+    """configs/ldm_cifar10.py; the section also holds the fields of both bases (DDPM's, RF's)."""
+    SECTION = "objective"
+    base: str = "ddpm"
+    autoencoder_workdir: str = ""  # checked against the file system by build.py
+    latent_scale: float = 0.0
+    scale_batch: int = 512
+    sample_posterior: bool = True
+
+    def __post_init__(self):
+        self._check(self.base in LATENT_BASES, "base", f"one of {LATENT_BASES}")
+        self._check(self.latent_scale >= 0, "latent_scale", "a value >= 0 (0: estimate from data)")
+        self._check(self.scale_batch >= 2, "scale_batch", "an int >= 2")
+
+
+@dataclasses.dataclass(frozen=True)
+class TextConfig(_Section):
+    """config.text of the text-to-image runs (configs/text_to_image.py: text_section)."""
+    SECTION = "text"
+    max_len: int = 16
+    width: int = 64
+    depth: int = 2
+    num_heads: int = 4
+    vocab: tuple = ()
+    preview_prompts: tuple = ()
+
+    def __post_init__(self):
+        self._check(_int(self.max_len) and self.max_len >= 2, "max_len", "an int >= 2 (<bos> + a word)")
+        self._check(self.num_heads >= 1, "num_heads", "a positive int")
+        self._check(self.width >= 1 and self.width % self.num_heads == 0, "width",
+                    f"a positive multiple of text.num_heads={self.num_heads}")
+        self._check(self.depth >= 0, "depth", "an int >= 0")
+
+
+CONTROLNET_BASES = ("ddpm", "rectified_flow")
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlNetConfig(_Section):
+    """configs/controlnet_mnist.py: the objective's own fields (the section also holds RF's)."""
+    SECTION = "objective"
+    base_workdir: str = ""       # its run.json is read by build.py
+    base_step: int = 0
+    condition: str = "edges"
+    edge_threshold: float = 0.5
+
+    def __post_init__(self):
+        from gen_jax.utils.conditions import CONDITIONS
+
+        self._check(bool(self.base_workdir), "base_workdir",
+                    f"the workdir of a trained U-Net run (objective {CONTROLNET_BASES})")
+        self._check(self.base_step >= 0, "base_step", "an int >= 0 (0: latest)")
+        self._check(self.condition in CONDITIONS, "condition", f"one of {sorted(CONDITIONS)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlNetModelConfig(_Section):
+    SECTION = "model"
+    hint_channels: int = 16
+
+    def __post_init__(self):
+        self._positive("hint_channels")
+
+
+@dataclasses.dataclass(frozen=True)
+class SRConfig(_Section):
+    """configs/sr_mnist.py: super-resolution's fields of config.objective (beside the diffusion's)."""
+    SECTION = "objective"
+    lowres_size: int = 7
+    upsample: str = "bicubic"
+    aug_max: float = 0.5
+
+    def __post_init__(self):
+        from gen_jax.data.lowres import UPSAMPLE_METHODS
+
+        self._check(_int(self.lowres_size) and self.lowres_size >= 1, "lowres_size",
+                    "a positive int dividing the image size")
+        self._check(self.upsample in UPSAMPLE_METHODS, "upsample", f"one of {UPSAMPLE_METHODS}")
+        self._check(0.0 <= self.aug_max <= 1.0, "aug_max", "a value in [0, 1]")
+
+
+@dataclasses.dataclass(frozen=True)
+class SRSamplerConfig(_Section):
+    SECTION = "sampler"
+    aug_level: float = 0.0
+
+    def __post_init__(self):
+        self._check(0.0 <= self.aug_level <= 1.0, "aug_level", "a value in [0, 1]")
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoConfig(_Section):
+    """configs/video_mnist.py: video's fields of config.objective (beside the diffusion's)."""
+    SECTION = "objective"
+    task_probs: tuple = (0.5, 0.25, 0.25)
+    image_workdir: str = ""
+
+    def __post_init__(self):
+        p = tuple(self.task_probs)
+        check(len(p) == 3 and min(p) >= 0 and abs(sum(p) - 1) < 1e-6, "objective.task_probs",
+              "3 probabilities (generate, predict, interpolate) summing to 1", p)
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoModelConfig(_Section):
+    SECTION = "model"
+    temporal_heads: int = 4
+
+    def __post_init__(self):
+        self._positive("temporal_heads")
+
+
+def own_fields(cls, section: Mapping, base_classes=(), name: str = ""):
+    """A wrapping family's own fields of a section it shares with its base: cls, the fields of
+    `base_classes` allowed (their own parse checks them)."""
+    base = set().union(*(field_names(b) for b in base_classes)) - set(field_names(cls))
+    return parse(cls, section, name or cls.SECTION, base)

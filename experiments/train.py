@@ -22,7 +22,7 @@ def run(c, workdir: str, progress: bool = True, stop_after: int | None = None):
     ds = build.dataset(c)
     extras = build.batch_extras(c, ds)  # text runs: {"tokens": [N, L]}; fits c.text.vocab if empty
     image_shape, num_classes = build.image_info(ds)
-    objective = build.objective(c, image_shape, num_classes)
+    objective = build.with_previews(c, build.objective(c, image_shape, num_classes))
     resume.check(workdir, c)  # run.json is written by train() once the checkpoint restored
     labels = ds.labels if getattr(objective, "num_classes", None) else None
     if jax.process_index() == 0:

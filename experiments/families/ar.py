@@ -9,22 +9,17 @@ import ml_collections
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.config_types import check
+    """ar and maskgit: the token transformer, the tokenizer run, the token sampler."""
+    from experiments import config_types as T
 
-    m, o, s = c.model, c.objective, c.sampler
-    check(m.name == "token_transformer", "model.name",
-          f"'token_transformer' (objective.name is {o.name!r})", m.name)
-    check(m.width >= 1 and m.width % m.num_heads == 0, "model.width",
-          f"a positive multiple of model.num_heads={m.num_heads}", m.width)
-    check(m.depth >= 1, "model.depth", "a positive int", m.depth)
-    check(m.mlp_ratio >= 1, "model.mlp_ratio", "a positive int", m.mlp_ratio)
-    check(0.0 <= o.cond_drop_prob <= 1.0, "objective.cond_drop_prob", "a value in [0, 1]", o.cond_drop_prob)
-    check(bool(o.tokenizer_workdir) and os.path.exists(os.path.join(o.tokenizer_workdir, "run.json")),
-          "objective.tokenizer_workdir", "the workdir of a trained vqvae run (with run.json)",
-          o.tokenizer_workdir)
-    check(s.temperature >= 0, "sampler.temperature", "a value >= 0 (0: greedy)", s.temperature)
-    check(isinstance(s.top_k, int) and s.top_k >= 0, "sampler.top_k", "an int >= 0 (0: off)", s.top_k)
-    check(0.0 < s.top_p <= 1.0, "sampler.top_p", "a value in (0, 1] (1: off)", s.top_p)
+    T.check(c.model.name == "token_transformer", "model.name",
+            f"'token_transformer' (objective.name is {c.objective.name!r})", c.model.name)
+    T.parse_model(T.TokenModelConfig, c.model)
+    o = T.parse(T.TokenObjectiveConfig, c.objective, "objective")
+    T.check(bool(o.tokenizer_workdir) and os.path.exists(os.path.join(o.tokenizer_workdir, "run.json")),
+            "objective.tokenizer_workdir", "the workdir of a trained vqvae run (with run.json)",
+            o.tokenizer_workdir)
+    T.parse(T.TokenSamplerConfig, c.sampler, "sampler", ("eta", "spacing"))  # base_config's, unused
 
 
 def load_tokenizer(c: ml_collections.ConfigDict, image_shape):

@@ -7,17 +7,11 @@ import ml_collections
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.config_types import check
+    from experiments import config_types as T
 
-    m, o = c.model, c.objective
-    check(m.name == "cyclegan", "model.name", "'cyclegan' (objective.name is 'cyclegan')", m.name)
-    for f in ("channels", "num_blocks", "d_channels", "d_layers"):
-        check(isinstance(m[f], int) and m[f] >= 1, f"model.{f}", "a positive int", m[f])
-    check(o.cycle_weight >= 0, "objective.cycle_weight", "a value >= 0", o.cycle_weight)
-    check(o.identity_weight >= 0, "objective.identity_weight", "a value >= 0", o.identity_weight)
-    check(isinstance(o.pool_size, int) and o.pool_size >= 0, "objective.pool_size", "an int >= 0", o.pool_size)
-    check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
-    check(0.0 <= c.optim.b1 < 1.0, "optim.b1", "a value in [0, 1)", c.optim.b1)
+    T.parse_model(T.CycleGANModelConfig, c.model)
+    T.parse(T.CycleGANObjectiveConfig, c.objective, "objective")
+    T.check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
 
 
 def build(c: ml_collections.ConfigDict, image_shape, num_classes):

@@ -8,14 +8,7 @@ import ml_collections
 from experiments.families import ar
 
 
-def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.config_types import check
-
-    ar.validate(c)
-    s = c.sampler
-    check(isinstance(s.num_steps, int) and s.num_steps >= 1, "sampler.num_steps",
-          "an int >= 1 (parallel decoding steps)", s.num_steps)
-    check(s.choice_temperature >= 0, "sampler.choice_temperature", "a value >= 0", s.choice_temperature)
+validate = ar.validate  # the sampler's maskgit fields are config_types.TokenSamplerConfig's
 
 
 def build(c: ml_collections.ConfigDict, image_shape, num_classes):

@@ -3,35 +3,30 @@ noise-conditioning augmentation (gen_jax/sr/objective.py). Registered at the end
 
 from __future__ import annotations
 
+import dataclasses
+
 import ml_collections
 
+from experiments.config_types import SRConfig, SRSamplerConfig, field_names
+
 # the fields SR adds to the sections of generalized diffusion (build._validate_general_diffusion)
-EXTRA_FIELDS = {"objective": ("lowres_size", "upsample", "aug_max"), "sampler": ("aug_level",)}
+EXTRA_FIELDS = {"objective": field_names(SRConfig), "sampler": field_names(SRSamplerConfig)}
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
     from experiments import build
-    from gen_jax.data.lowres import UPSAMPLE_METHODS
+    from experiments.config_types import GeneralDiffusionConfig, SamplerConfig, own_fields
 
     build._validate_general_diffusion(c, EXTRA_FIELDS)
-    o, req = c.objective, build.check
-    req(c.model.name == "unet", "model.name", "'unet' (the SR backbone)", c.model.name)
-    req(isinstance(o.lowres_size, int) and o.lowres_size >= 1, "objective.lowres_size",
-        "a positive int dividing the image size", o.lowres_size)
-    req(o.upsample in UPSAMPLE_METHODS, "objective.upsample", f"one of {UPSAMPLE_METHODS}", o.upsample)
-    req(0.0 <= o.aug_max <= 1.0, "objective.aug_max", "a value in [0, 1]", o.aug_max)
-    req(0.0 <= c.sampler.aug_level <= 1.0, "sampler.aug_level", "a value in [0, 1]", c.sampler.aug_level)
+    build.check(c.model.name == "unet", "model.name", "'unet' (the SR backbone)", c.model.name)
+    own_fields(SRConfig, c.objective, (GeneralDiffusionConfig,))
+    own_fields(SRSamplerConfig, c.sampler, (SamplerConfig,))
 
 
 def build(c: ml_collections.ConfigDict, image_shape, num_classes):
-    """The U-Net of config.model seeing [x_t, upsampled low-res, level] (nn.video.SRConditioned);
-    preview inputs: the low-res views of the first test images."""
-    import jax.numpy as jnp
-    import numpy as np
-
+    """The U-Net of config.model seeing [x_t, upsampled low-res, level] (nn.video.SRConditioned),
+    without preview inputs (a training run adds them: with_previews)."""
     from experiments import build as b
-    from gen_jax.data import load_dataset
-    from gen_jax.data.lowres import downsample
     from gen_jax.diffusion.process import make_process
     from gen_jax.nn.video import SRConditioned
     from gen_jax.sr.objective import SRDiffusionObjective
@@ -43,9 +38,6 @@ def build(c: ml_collections.ConfigDict, image_shape, num_classes):
     conditional = m.class_conditional
     backbone = b.network(c, image_shape, b.model_classes(c, num_classes)).clone(out_channels=ch)
     tx, lr = b.optimizer(c)
-    n = max(c.train.num_preview, c.train.num_final_samples, 1)
-    test = load_dataset(c.data.name, c.data.dir or None, "test").images[:n]
-    preview = np.asarray(downsample(jnp.asarray(test), o.lowres_size))
     return SRDiffusionObjective(
         model=SRConditioned(backbone), process=make_process(o.process, **b._process_args(o)),
         image_shape=tuple(image_shape), lowres_size=o.lowres_size, tx=tx, lr_schedule=lr,
@@ -53,4 +45,19 @@ def build(c: ml_collections.ConfigDict, image_shape, num_classes):
         time_sampling=o.time_sampling, time_scale=o.time_scale,
         num_classes=num_classes if conditional else None,
         cond_drop_prob=o.cond_drop_prob if conditional else 0.0, ema_decay=c.optim.ema_decay,
-        preview_sampler=c.sampler.name, preview_steps=c.sampler.num_steps, preview_lowres=preview)
+        preview_sampler=c.sampler.name, preview_steps=c.sampler.num_steps)
+
+
+def with_previews(c: ml_collections.ConfigDict, objective):
+    """The objective with its preview inputs (preview grids and the final samples.png): the
+    low-res views of the first max(train.num_preview, train.num_final_samples) test images."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from gen_jax.data import load_dataset
+    from gen_jax.data.lowres import downsample
+
+    n = max(c.train.num_preview, c.train.num_final_samples, 1)
+    test = load_dataset(c.data.name, c.data.dir or None, "test").images[:n]
+    return dataclasses.replace(objective, preview_lowres=np.asarray(
+        downsample(jnp.asarray(test), objective.lowres_size)))

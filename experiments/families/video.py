@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import ml_collections
 
+from experiments.config_types import VideoConfig, VideoModelConfig, field_names
+
 # the fields video adds to the sections of generalized diffusion (build._validate_general_diffusion)
-EXTRA_FIELDS = {"objective": ("task_probs", "image_workdir"), "model": ("temporal_heads",)}
+EXTRA_FIELDS = {"objective": field_names(VideoConfig), "model": field_names(VideoModelConfig)}
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
     from experiments import build
+    from experiments.config_types import DiTConfig, GeneralDiffusionConfig, UNetConfig, own_fields
 
     build._validate_general_diffusion(c, EXTRA_FIELDS)
-    o, m, req = c.objective, c.model, build.check
-    req(m.name == "unet", "model.name", "'unet' (the video network is the U-Net's layers)", m.name)
-    req(m.temporal_heads >= 1, "model.temporal_heads", "a positive int", m.temporal_heads)
-    p = tuple(o.task_probs)
-    req(len(p) == 3 and min(p) >= 0 and abs(sum(p) - 1) < 1e-6, "objective.task_probs",
-        "3 probabilities (generate, predict, interpolate) summing to 1", p)
+    build.check(c.model.name == "unet", "model.name", "'unet' (the video network is the U-Net's layers)",
+                c.model.name)
+    own_fields(VideoModelConfig, c.model, (UNetConfig, DiTConfig))
+    own_fields(VideoConfig, c.objective, (GeneralDiffusionConfig,))
 
 
 def build(c: ml_collections.ConfigDict, image_shape, num_classes):

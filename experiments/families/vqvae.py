@@ -6,16 +6,10 @@ import ml_collections
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
-    from experiments.config_types import check, check_conv_model
+    from experiments import config_types as T
 
-    m, o = c.model, c.objective
-    check_conv_model(m, "vqvae")
-    check(m.num_res_blocks >= 0, "model.num_res_blocks", "an int >= 0", m.num_res_blocks)
-    check(m.code_dim >= 1, "model.code_dim", "a positive int", m.code_dim)
-    check(o.num_codes >= 2, "objective.num_codes", "an int >= 2", o.num_codes)
-    check(o.beta >= 0, "objective.beta", "a value >= 0", o.beta)
-    check(0.0 <= o.codebook_decay < 1.0, "objective.codebook_decay", "a value in [0, 1)", o.codebook_decay)
-    check(o.dead_threshold >= 0, "objective.dead_threshold", "a value >= 0 (0: no restarts)", o.dead_threshold)
+    T.parse_model(T.VQVAEModelConfig, c.model)
+    T.parse(T.VQVAEObjectiveConfig, c.objective, "objective")
 
 
 def module(c: ml_collections.ConfigDict, image_shape):
