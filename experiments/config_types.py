@@ -63,6 +63,10 @@ class _Section:
         for f in fields:
             self._check(_int(getattr(self, f)) and getattr(self, f) >= 1, f, "a positive int")
 
+    def _nonnegative(self, *fields: str) -> None:
+        for f in fields:
+            self._check(getattr(self, f) >= 0, f, "a value >= 0")
+
 
 # --- the sections every run has ------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
@@ -103,10 +107,10 @@ class OptimConfig(_Section):
         self._check(0.0 <= self.ema_decay < 1.0, "ema_decay", "a value in [0, 1)")
         self._check(self.warmup_steps >= 0, "warmup_steps", "an int >= 0")
         self._check(self.grad_clip >= 0, "grad_clip", "a value >= 0 (0: off)")
-        self._check(self.weight_decay >= 0, "weight_decay", "a value >= 0")
+        self._nonnegative("weight_decay")
         self._check(0.0 <= self.b1 < 1.0, "b1", "a value in [0, 1)")
         self._check(0.0 <= self.b2 < 1.0, "b2", "a value in [0, 1)")
-        self._check(self.d_learning_rate >= 0, "d_learning_rate", "a value >= 0")
+        self._nonnegative("d_learning_rate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +163,7 @@ class SamplerConfig(_Section):
     def __post_init__(self):
         self._check(self.num_steps >= 1, "num_steps", "an int >= 1")
         self._check(self.spacing in SPACINGS, "spacing", f"one of {SPACINGS}")
-        self._check(self.eta >= 0, "eta", "a value >= 0")
+        self._nonnegative("eta")
         self._check(self.shift > 0, "shift", "a value > 0")
 
 
@@ -383,8 +387,7 @@ class GANObjectiveConfig(_Objective):
 
         self._check(self.loss in LOSSES, "loss", f"one of {LOSSES}")
         self._check(_int(self.n_critic) and self.n_critic >= 1, "n_critic", "an int >= 1")
-        self._check(self.gp_weight >= 0, "gp_weight", "a value >= 0")
-        self._check(self.r1_gamma >= 0, "r1_gamma", "a value >= 0")
+        self._nonnegative("gp_weight", "r1_gamma")
         try:
             parse_policy(self.diffaugment)
         except ValueError as e:
@@ -414,7 +417,7 @@ class VAEObjectiveConfig(_Objective):
         from gen_jax.vae.objective import LIKELIHOODS
 
         self._check(self.likelihood in LIKELIHOODS, "likelihood", f"one of {LIKELIHOODS}")
-        self._check(self.beta >= 0, "beta", "a value >= 0")
+        self._nonnegative("beta")
         self._check(self.obs_sigma > 0, "obs_sigma", "a value > 0")
         super().__post_init__()
 
@@ -450,10 +453,10 @@ class AutoencoderObjectiveConfig(_Objective):
         from gen_jax.latent.autoencoder import RECONSTRUCTIONS
 
         self._check(self.reconstruction in RECONSTRUCTIONS, "reconstruction", f"one of {RECONSTRUCTIONS}")
-        self._check(self.kl_weight >= 0, "kl_weight", "a value >= 0")
+        self._nonnegative("kl_weight")
         self._check(self.disc_loss in LOSSES[:3], "disc_loss", f"one of {LOSSES[:3]}")
         self._check(_int(self.disc_start) and self.disc_start >= 0, "disc_start", "an int >= 0")
-        self._check(self.disc_weight >= 0, "disc_weight", "a value >= 0")
+        self._nonnegative("disc_weight")
         super().__post_init__()
 
 
@@ -480,7 +483,7 @@ class VQVAEObjectiveConfig(_Objective):
 
     def __post_init__(self):
         self._check(self.num_codes >= 2, "num_codes", "an int >= 2")
-        self._check(self.beta >= 0, "beta", "a value >= 0")
+        self._nonnegative("beta")
         self._check(0.0 <= self.codebook_decay < 1.0, "codebook_decay", "a value in [0, 1)")
         self._check(self.dead_threshold >= 0, "dead_threshold", "a value >= 0 (0: no restarts)")
         super().__post_init__()
@@ -508,8 +511,7 @@ class CycleGANObjectiveConfig(_Objective):
     pool_size: int = 50
 
     def __post_init__(self):
-        self._check(self.cycle_weight >= 0, "cycle_weight", "a value >= 0")
-        self._check(self.identity_weight >= 0, "identity_weight", "a value >= 0")
+        self._nonnegative("cycle_weight", "identity_weight")
         self._check(_int(self.pool_size) and self.pool_size >= 0, "pool_size", "an int >= 0")
         super().__post_init__()
 
@@ -555,7 +557,7 @@ class TokenSamplerConfig(_Section):
         self._check(0.0 < self.top_p <= 1.0, "top_p", "a value in (0, 1] (1: off)")
         self._check(_int(self.num_steps) and self.num_steps >= 1, "num_steps",
                     "an int >= 1 (parallel decoding steps)")
-        self._check(self.choice_temperature >= 0, "choice_temperature", "a value >= 0")
+        self._nonnegative("choice_temperature")
 
 
 # --- distillation: the teacher's fields, then each student's --------------------------------------
@@ -569,7 +571,7 @@ class _DistillConfig(_Objective):
         self._check(isinstance(self.teacher_workdir, str) and bool(self.teacher_workdir), "teacher_workdir",
                     "the workdir of a trained teacher (experiments.main, objective ('ddpm', 'rectified_flow'))")
         self._check(self.teacher_checkpoint >= 0, "teacher_checkpoint", "an int >= 0 (0: latest)")
-        self._check(self.teacher_guidance >= 0, "teacher_guidance", "a value >= 0")
+        self._nonnegative("teacher_guidance")
         super().__post_init__()
 
 
