@@ -156,7 +156,10 @@ class EDMPath(Process):
 
 @functools.lru_cache(maxsize=8)
 def _table(name: str, num_timesteps: int) -> DiscreteSchedule:
-    return make_schedule(name, num_timesteps)
+    # cached across calls, so built as concrete arrays even when first asked for inside a jit
+    # trace (a traced table would leak into every later trace)
+    with jax.ensure_compile_time_eval():
+        return make_schedule(name, num_timesteps)
 
 
 class TableVP(Process):

@@ -96,3 +96,16 @@ def test_bad_names_raise():
         make_process("nope")
     with pytest.raises(ValueError, match="unknown prediction"):
         from_x0_eps("nope", 1.0, 1.0, 1.0, 1.0, 0.0, 1.0)
+
+
+def test_discrete_table_first_built_inside_jit_does_not_leak():
+    """The cached DDPM table, first asked for inside a jit trace (as a generalized-diffusion
+    training step with steps_per_call > 1 does), is concrete, so a later trace can use it."""
+    from gen_jax.diffusion import process as P
+
+    P._table.cache_clear()
+    vp = P.PROCESSES["ddpm_cosine"]()
+    a1 = jax.jit(lambda t: vp.alpha_sigma(t)[0])(jnp.full((3,), 0.5))
+    a2 = jax.jit(lambda t: vp.alpha_sigma(t)[0])(jnp.full((5,), 0.5))  # a new trace
+    assert not isinstance(vp.table.betas, jax.core.Tracer)
+    np.testing.assert_allclose(np.asarray(a1)[0], np.asarray(a2)[0])
