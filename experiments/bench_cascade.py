@@ -6,7 +6,7 @@ prediction (DDPM cosine, eps), trained from CIFAR-10 in memory:
   base    class-conditional diffusion at LxL (the training images box-downsampled, as the SR
           model's low-resolution inputs are made), --steps steps;
   sr      sr_mnist.py:cifar16-style super-resolution LxL -> 32x32 with noise-conditioning
-          augmentation, --steps steps;
+          augmentation (not class-conditional: the input carries the content), --steps steps;
   single  class-conditional diffusion at 32x32, 2 x --steps steps (the cascade's total).
 Then: PSNR / SSIM / consistency / FID of SR against bicubic on test images; FID and sampling
 time of the cascade (base, then SR at each --aug_levels) against the single model at the same
