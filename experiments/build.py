@@ -95,9 +95,14 @@ def build_ddpm(c: ml_collections.ConfigDict, image_shape, num_classes):
     model = network(c, image_shape, model_classes(c, num_classes))
     tx, lr = optimizer(c)
     o = c.objective
+    learned_sigma = o.get("learned_sigma", False)
+    channels = image_shape[-1] * (2 if learned_sigma else 1)
+    check((model.out_channels or image_shape[-1]) == channels, "model.out_channels",
+          f"{channels} (image channels {image_shape[-1]}, objective.learned_sigma={learned_sigma})",
+          model.out_channels)
     return DiffusionObjective(model=model, schedule=make_schedule(o.schedule, o.num_timesteps),
                               image_shape=tuple(image_shape), tx=tx, lr_schedule=lr,
-                              prediction=o.prediction,
+                              prediction=o.prediction, learned_sigma=learned_sigma,
                               num_classes=num_classes if conditional else None,
                               cond_drop_prob=o.cond_drop_prob if conditional else 0.0,
                               ema_decay=c.optim.ema_decay)
@@ -237,7 +242,7 @@ def network(c: ml_collections.ConfigDict, image_shape, num_classes=None):
     check(h % m.patch_size == 0 and w % m.patch_size == 0, "model.patch_size",
           f"a divisor of the image size {h}x{w}", m.patch_size)
     return DiT(patch_size=m.patch_size, hidden_size=m.hidden_size, depth=m.depth, num_heads=m.num_heads,
-               dropout=m.dropout, num_classes=num_classes, dtype=dtype)
+               dropout=m.dropout, num_classes=num_classes, dtype=dtype, **m.import_options())
 
 
 # --- vae ------------------------------------------------------------------------------------------
@@ -391,15 +396,16 @@ def _validate_autoencoder(c: ml_collections.ConfigDict) -> None:
     check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
 
 
-def _autoencoder_modules(m: ml_collections.ConfigDict, image_shape):
+def _autoencoder_modules(section: ml_collections.ConfigDict, image_shape):
     from gen_jax.nn.autoencoder import AutoencoderKL, PatchDiscriminator, downsample_factor
 
+    m = parse_model(ct.AutoencoderModelConfig, section)
     h, w = image_shape[:2]
     f = downsample_factor(m.channel_mult)
     check(h % f == 0 and w % f == 0, "model.channel_mult",
           f"a level count whose downsampling 2^(levels-1) divides the image size {h}x{w}", m.channel_mult)
     return (AutoencoderKL(tuple(image_shape), m.channels, tuple(m.channel_mult), m.num_res_blocks,
-                          m.latent_channels),
+                          m.latent_channels, mid_attention=m.mid_attention, quant_conv=m.quant_conv),
             PatchDiscriminator(m.d_channels, m.d_layers))
 
 
@@ -473,15 +479,16 @@ def build_latent_diffusion(c: ml_collections.ConfigDict, image_shape, num_classe
     from gen_jax.latent.diffusion import LatentDiffusionObjective
 
     o = c.objective
-    _, ae, ae_state, _ = load_objective_and_params(o.autoencoder_workdir)
+    ae_config, ae, ae_state, _ = load_objective_and_params(o.autoencoder_workdir)
     check(isinstance(ae, AutoencoderObjective), "objective.autoencoder_workdir",
           "the workdir of an autoencoder_kl run", f"{o.autoencoder_workdir} ({type(ae).__name__})")
     check(tuple(ae.image_shape) == tuple(image_shape), "objective.autoencoder_workdir",
           f"an autoencoder of images {tuple(image_shape)} (config.data.name={c.data.name!r})",
           f"{o.autoencoder_workdir} (images {tuple(ae.image_shape)})")
     params = ae_state.ema_params
-    scale = o.latent_scale or latent_scale_of(o.autoencoder_workdir, ae, params,
-                                              int(jax.device_get(ae_state.step)), c)
+    # this run's scale, else the autoencoder run's own (an imported scaling_factor), else estimated
+    scale = (o.latent_scale or ae_config.objective.get("latent_scale", 0.0)
+             or latent_scale_of(o.autoencoder_workdir, ae, params, int(jax.device_get(ae_state.step)), c))
     inner = FAMILIES[o.base].build(c, ae.latent_shape, num_classes)
     return LatentDiffusionObjective(inner=inner, autoencoder=ae, ae_params=params, scale=scale,
                                     sample_posterior=o.sample_posterior)

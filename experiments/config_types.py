@@ -171,11 +171,13 @@ class SamplerConfig(_Section):
 # Options only imported checkpoints set (experiments/import_diffusers.py).
 UNET_IMPORT_OPTIONS = ("out_channels", "time_flip_sin_to_cos", "time_freq_shift", "time_scale_shift",
                        "norm_groups", "norm_eps", "attention_head_dim", "downsample_padding")
+DIT_IMPORT_OPTIONS = ("out_channels", "time_freq_shift", "pos_embed_col_first", "mlp_norm_eps")
 
 
 @dataclasses.dataclass(frozen=True)
 class _Backbone(_Section):
     SECTION = "model"
+    IMPORT_OPTIONS = ()  # the network's options that only imported checkpoints set (None: its default)
     name: str = "unet"
     num_heads: int = 4
     dropout: float = 0.0
@@ -187,9 +189,13 @@ class _Backbone(_Section):
         self._check(self.num_heads >= 1, "num_heads", "a positive int")
         self._check(0.0 <= self.dropout < 1.0, "dropout", "a value in [0, 1)")
 
+    def import_options(self) -> dict:
+        return {k: getattr(self, k) for k in self.IMPORT_OPTIONS if getattr(self, k) is not None}
+
 
 @dataclasses.dataclass(frozen=True)
 class UNetConfig(_Backbone):
+    IMPORT_OPTIONS = UNET_IMPORT_OPTIONS
     channels: int = 32
     channel_mult: tuple = (1, 2)
     num_res_blocks: int = 1
@@ -210,15 +216,18 @@ class UNetConfig(_Backbone):
                     "channel_mult", "a non-empty tuple of positive ints")
         self._check(self.num_res_blocks >= 1, "num_res_blocks", "a positive int")
 
-    def import_options(self) -> dict:
-        return {k: getattr(self, k) for k in UNET_IMPORT_OPTIONS if getattr(self, k) is not None}
 
 
 @dataclasses.dataclass(frozen=True)
 class DiTConfig(_Backbone):
+    IMPORT_OPTIONS = DIT_IMPORT_OPTIONS
     patch_size: int = 2
     depth: int = 4
     hidden_size: int = 128
+    out_channels: Optional[int] = None   # 2 x image channels with objective.learned_sigma
+    time_freq_shift: Optional[float] = None
+    pos_embed_col_first: Optional[bool] = None
+    mlp_norm_eps: Optional[float] = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -257,6 +266,10 @@ class _Objective(_Section):
 
 @dataclasses.dataclass(frozen=True)
 class DDPMConfig(_Objective):
+    # the network outputs [prediction, variance] (2C channels: improved DDPM, DiT); the loss and
+    # the samplers use the prediction half (set by experiments.import_diffusers for DiT checkpoints)
+    learned_sigma: bool = False
+
     def __post_init__(self):
         self._check(self.schedule in BETA_SCHEDULES, "schedule", f"one of {BETA_SCHEDULES}")
         self._check(self.num_timesteps >= 2, "num_timesteps", "an int >= 2")
@@ -432,6 +445,8 @@ class AutoencoderModelConfig(_ConvModel):
     latent_channels: int = 4
     d_channels: int = 16
     d_layers: int = 2
+    mid_attention: bool = False  # Stable Diffusion's VAE (imported checkpoints): attention in the middle
+    quant_conv: bool = False     # ... and 1x1 convolutions on the moments and on z
 
     def __post_init__(self):
         super().__post_init__()
@@ -447,6 +462,9 @@ class AutoencoderObjectiveConfig(_Objective):
     disc_start: int = 150
     disc_weight: float = 0.5
     adaptive: bool = True
+    # the scale latent diffusion puts on these latents when its own objective.latent_scale is 0
+    # (an imported checkpoint's scaling_factor); 0: latent diffusion estimates it from data
+    latent_scale: float = 0.0
 
     def __post_init__(self):
         from gen_jax.gan.losses import LOSSES
@@ -456,7 +474,7 @@ class AutoencoderObjectiveConfig(_Objective):
         self._nonnegative("kl_weight")
         self._check(self.disc_loss in LOSSES[:3], "disc_loss", f"one of {LOSSES[:3]}")
         self._check(_int(self.disc_start) and self.disc_start >= 0, "disc_start", "an int >= 0")
-        self._nonnegative("disc_weight")
+        self._nonnegative("disc_weight", "latent_scale")
         super().__post_init__()
 
 

@@ -21,7 +21,8 @@ def latent_diffusion(c, base: str = "ddpm"):
     c.objective.name = "latent_diffusion"
     c.objective.base = base             # ddpm | rectified_flow: the objective run on the latents
     c.objective.autoencoder_workdir = ""  # workdir of a trained autoencoder_kl run (required)
-    c.objective.latent_scale = 0.0      # latents are multiplied by this; 0: 1/std estimated from data
+    c.objective.latent_scale = 0.0      # latents are multiplied by this; 0: the autoencoder run's
+                                        # objective.latent_scale, else 1/std estimated from data
     c.objective.scale_batch = 512       # random training images of the estimate (stored in the autoencoder's workdir)
     c.objective.sample_posterior = True  # train on z ~ q(z|x) (else on its mean)
     return c

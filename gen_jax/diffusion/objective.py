@@ -79,6 +79,9 @@ class DiffusionObjective:
     preview_sampler: str = "ddim"    # the training loop's preview grids
     preview_steps: int = 20
     sample_shift: float = 1.0        # SD3 shift of the rf_* samplers when sample() gets none
+    learned_sigma: bool = False      # the network outputs [prediction, variance] along channels
+                                     # (improved DDPM, DiT: 2C); the loss and samplers use the
+                                     # prediction, as diffusers' DiTPipeline (no L_vlb term)
 
     def __init__(self, *, schedule=None, num_classes=None, tokenizer=None, preview_prompts=(),
                  **fields):
@@ -169,7 +172,8 @@ class DiffusionObjective:
                 alpha, sigma = self.process.alpha_sigma(t)
                 x_t = x_t * input_scale("edm", alpha, sigma).reshape((-1,) + (1,) * (x_t.ndim - 1))
             t = t * (self.time_scale or 1000.0)
-        return self.model.apply({"params": params}, x_t, t, cond, train=rngs is not None, rngs=rngs)
+        out = self.model.apply({"params": params}, x_t, t, cond, train=rngs is not None, rngs=rngs)
+        return out[..., : x_t.shape[-1]] if self.learned_sigma else out
 
     def _time(self, t):
         """Process time t -> the time _apply takes (identity unless _indexed)."""

@@ -27,6 +27,17 @@ CONVERTERS = {
 }
 
 
+# (older _class_name, its config's norm_type) -> the class diffusers loads it as (diffusers'
+# _CLASS_REMAPPING_DICT): facebook/DiT-XL-2-256's transformer/config.json says Transformer2DModel
+REMAPPED = {("Transformer2DModel", "ada_norm_zero"): _dit.CLASS_NAME}
+
+
+def class_name_of(config: dict) -> str | None:
+    """The model class of a config.json, after diffusers' renames (REMAPPED)."""
+    name = config.get("_class_name")
+    return REMAPPED.get((name, config.get("norm_type")), name)
+
+
 def _converter(class_name: str, where: str):
     if class_name not in CONVERTERS:
         raise InteropError(f"{where}: model class {class_name!r} has no gen_jax converter; "
@@ -41,7 +52,7 @@ def load_diffusers(folder: str, dtype=None):
     read one at a time; a missing tensor, a wrong shape, an unused tensor or an unknown class
     raises InteropError naming it."""
     config = read_config(folder)
-    class_name = config.get("_class_name")
+    class_name = class_name_of(config)
     from_config, layout, abstract, _ = _converter(class_name, os.path.join(folder, "config.json"))
     path = weights_path(folder)  # refuse a pickled .bin before reading anything else
     model, image_shape = from_config(config, dtype=dtype)
@@ -67,4 +78,4 @@ def _module_type(class_name: str):
     return {_unet.CLASS_NAME: UNet, _autoencoder.CLASS_NAME: AutoencoderKL, _dit.CLASS_NAME: DiT}[class_name]
 
 
-__all__ = ["CONVERTERS", "InteropError", "load_diffusers", "save_diffusers"]
+__all__ = ["CONVERTERS", "InteropError", "class_name_of", "load_diffusers", "save_diffusers"]

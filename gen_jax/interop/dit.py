@@ -1,5 +1,7 @@
 """diffusers `DiTTransformer2DModel` <-> gen_jax `DiT` (facebook/DiT-XL-2-256 and -512:
-class-conditional, learned sigma, i.e. out_channels = 2 × in_channels).
+class-conditional, learned sigma, i.e. out_channels = 2 × in_channels). Their config.json names
+the class `Transformer2DModel`, which diffusers (and gen_jax.interop.class_name_of) read as
+DiTTransformer2DModel for norm_type "ada_norm_zero".
 
 diffusers stores the timestep and class embeddings once per block (norm1.emb), as copies of the
 one embedding of the original DiT; gen_jax holds it once. Import checks that the copies are equal
@@ -36,6 +38,8 @@ def dit_from_config(config: dict, dtype=None) -> tuple[DiT, tuple]:
                   ("attention_bias", True), ("norm_elementwise_affine", False)):
         _need(cfg[k] == ok, k, repr(ok), cfg[k])
     _need(cfg["num_embeds_ada_norm"] is not None, "num_embeds_ada_norm", "a class count", None)
+    for k in ("cross_attention_dim", "num_vector_embeds", "only_cross_attention", "double_self_attention"):
+        _need(not cfg.get(k), k, "it unset (a Transformer2DModel config of the DiT layout)", cfg.get(k))
     size = cfg["sample_size"]
     model = DiT(patch_size=cfg["patch_size"], hidden_size=cfg["num_attention_heads"] * cfg["attention_head_dim"],
                 depth=cfg["num_layers"], num_heads=cfg["num_attention_heads"], mlp_ratio=4.0,

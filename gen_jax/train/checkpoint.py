@@ -6,6 +6,7 @@ import os
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 
 
 class CheckpointError(RuntimeError):
@@ -27,6 +28,31 @@ def save(mngr: ocp.CheckpointManager, state, *, wait: bool = False) -> None:
     mngr.save(step, args=ocp.args.StandardSave(state), force=True)
     if wait:
         mngr.wait_until_finished()
+
+
+def save_host(directory: str, state) -> None:
+    """Write `state`, whose leaves are numpy arrays (or jax arrays), as the checkpoint at its step in `directory`
+    without copying them: no defensive copies and no OCDBT aggregation, so a read-only view (e.g.
+    `np.broadcast_to` zeros for an optimiser state) is encoded one array at a time and never
+    materialised as a whole. For imported weights, whose host memory stays near their size;
+    `restore` reads the result like any other checkpoint."""
+    import numpy as np
+
+    registry = ocp.type_handlers.create_type_handler_registry(
+        (np.ndarray, ocp.type_handlers.NumpyHandler(deepcopy_host_arrays=False)),
+        (np.number, ocp.type_handlers.ScalarHandler()), (int, ocp.type_handlers.ScalarHandler()),
+        (jax.Array, ocp.type_handlers.ArrayHandler()))
+    handler = ocp.PyTreeCheckpointHandler(type_handler_registry=registry, use_ocdbt=False)
+    mngr = ocp.CheckpointManager(os.path.abspath(directory), item_handlers=handler,
+                                 options=ocp.CheckpointManagerOptions(create=True))
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity(logging.ERROR)  # orbax warns that there is no OCDBT to merge: none is meant
+    try:
+        mngr.save(int(state.step), args=ocp.args.PyTreeSave(state), force=True)
+        mngr.wait_until_finished()
+    finally:
+        mngr.close()
+        logging.set_verbosity(verbosity)
 
 
 def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
