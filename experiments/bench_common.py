@@ -159,3 +159,68 @@ def scores(net, images_uint8, ref) -> dict:
     from gen_jax.train.evaluation import score
 
     return {k: float(v) for k, v in score(net, images_uint8, ref).items() if "/" not in k}
+
+
+# --- several feature networks on the same samples -------------------------------------------------
+# FIDs from different feature networks are not comparable (docs/metrics.md), so a bench that
+# re-scores old figures reports every network on the same samples: the first network keeps the
+# metrics' usual keys (fid, precision, ...), each other one adds fid_NAME.
+FEATURE_NETS_HELP = ("Feature networks by gen_jax.metrics.feature_nets.load_feature_net name, e.g. "
+                     "mnist,mnist_v1. Of those trained on a run's dataset, the first gives the usual "
+                     "metrics (fid, precision, ...) and every other one an fid_NAME key and an FID "
+                     "column, on the same samples (names for other datasets are skipped; none "
+                     "left: the dataset's default network).")
+
+
+def feature_nets(dataset: str, names=()) -> dict:
+    """{name: FeatureNet} of the names whose network was trained on dataset, in order; none of
+    them: {dataset: load_feature_net(dataset)}. A name without weights raises, naming it."""
+    from gen_jax.metrics.feature_nets import load_feature_net
+
+    nets = {name: load_feature_net(name) for name in dict.fromkeys(names)}
+    nets = {name: net for name, net in nets.items() if (net.dataset or name) == dataset}
+    return nets or {dataset: load_feature_net(dataset)}
+
+
+def fid_key(name: str) -> str:
+    """The results key of an extra network's FID: 'fid_mnist_v1'."""
+    return f"fid_{name}"
+
+
+def extra_fid_keys(nets) -> list[str]:
+    """fid_NAME of every network after the first (the keys extra_fids writes)."""
+    return [fid_key(name) for name in list(nets)[1:]]
+
+
+def references(nets: dict, dataset: str, data_dir, num: int, num_real: int | None = 0,
+               seed: int | None = 0):
+    """({name: RealReference} of the same num_real training images (real_images) for every
+    network, each with num feature rows; the number of those images): training_reference for
+    several networks."""
+    from gen_jax.train.evaluation import real_reference
+
+    train = real_images(dataset, data_dir, "train", num_real, seed)
+    return {name: real_reference(net, train, num) for name, net in nets.items()}, len(train)
+
+
+def extra_fids(nets: dict, images, refs: dict, prefix: str = "") -> dict:
+    """{prefix + 'fid_NAME': FID of images against refs[NAME]} for every network after the
+    first (the first one's FID is the caller's usual 'fid')."""
+    return {prefix + fid_key(name): fid_to(net, images, refs[name])
+            for name, net in list(nets.items())[1:]}
+
+
+def fid_columns(nets, key: str = "fid", fmt="{:.2f}", header: str = "FID") -> list:
+    """Markdown columns (markdown_table) of the FID per network: [(header, key, fmt)] for one
+    network, else '{header} (NAME)' for each, reading key for the first and key_NAME after it
+    (key 'floor_fid' -> 'floor_fid_mnist_v1')."""
+    names = list(nets)
+    if len(names) == 1:
+        return [(header, key, fmt)]
+    suffix = lambda name: key.replace("fid", fid_key(name), 1)  # noqa: E731
+    return [(f"{header} ({names[0]})", key, fmt)] + [(f"{header} ({n})", suffix(n), fmt) for n in names[1:]]
+
+
+def net_names(nets: dict) -> str:
+    """'mnist_classifier (acc 99.2%), mnist_v1_classifier (acc 99.3%)': the networks for a note."""
+    return ", ".join(net.name for net in nets.values())

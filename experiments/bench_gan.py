@@ -33,6 +33,9 @@ targets: trains --models (default DCGAN, WGAN-GP, StyleGAN2-style) with each of 
 --dataset=fashion_mnist trains on Fashion-MNIST and scores with its classifier; its workdirs and
   results go under --out_dir/fashion_mnist.
 --model_steps=wgan_gp:1000,ddpm:3000 overrides --steps per model.
+--feature_nets=mnist,mnist_v1 (stability, targets) adds the FID of the same samples in further
+  feature networks (fid_mnist_v1 per cell, an FID column each); a finished cell without them is
+  scored again from its workdir, not retrained.
 One module per mode: experiments/bench_gan_{objective,collapse,speed,fid}.py (fid: stability and
 targets), their shared configs and log readers in bench_gan_common.py.
 Every run lives in a workdir under --out_dir and resumes: a finished run is not trained again.
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 from absl import app, flags, logging
 
+from experiments import bench_common as bc
 from experiments import train as main_lib
 from experiments.bench_gan_collapse import COLLAPSE_RUNS, collapse, collapse_markdown
 from experiments.bench_gan_common import CONFIGS, DATASETS, load_config
@@ -85,6 +89,7 @@ _CHANNELS = flags.DEFINE_integer("channels", 0, "model.channels (and model.d_cha
                                   "smaller width for a quick look.")
 _BATCH = flags.DEFINE_integer("batch_size", 64, "speed: images per sampling call.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "speed: timed calls per row (median).")
+_NETS = flags.DEFINE_list("feature_nets", [], "stability, targets: " + bc.FEATURE_NETS_HELP)
 _DIFFUSION = flags.DEFINE_list("diffusion", ["ddpm:1000", "ddim:10"], "speed: SAMPLER:STEPS rows "
                                "for the DDPM U-Net.")
 
@@ -130,7 +135,7 @@ def main(argv):
         res = fn(out, _DATA_DIR.value, [int(s) for s in _SEEDS.value], _STEPS.value, _NUM.value,
                  _NUM_REAL.value, _VARIANT.value, models=models, channels=_CHANNELS.value,
                  dataset=dataset, model_steps=_model_steps(_MODEL_STEPS.value),
-                 ddpm_num=_DDPM_NUM.value)
+                 ddpm_num=_DDPM_NUM.value, feature_nets=_NETS.value)
         print(md(res))
 
 

@@ -1,6 +1,7 @@
 """bench_gan --mode=stability and --mode=targets: models trained with several seeds, their final
-EMA samples scored in the dataset's feature-net space; the two modes share their runs
-(experiments/bench_gan.py says what they write)."""
+EMA samples scored in the dataset's feature-net space (feature_nets: several, on the same samples;
+bench_common.feature_nets); the two modes share their runs (experiments/bench_gan.py says what
+they write)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import numpy as np
 
 from experiments import bench_common as bc
-from experiments import build
+from experiments import build, sampling
 from experiments import train as main_lib
 from experiments.bench_gan_common import (MNIST_CLASSES, MNIST_SHAPE, config_name, describe,
                                           load_config, root)
@@ -30,17 +31,20 @@ def final_sampler(c, objective):
 
 
 def _cells(out_dir: str, data_dir, seeds, steps, num: int, num_real: int, variant: str,
-           progress: bool, models, channels: int, dataset: str, model_steps=None, ddpm_num: int = 0):
+           progress: bool, models, channels: int, dataset: str, model_steps=None, ddpm_num: int = 0,
+           feature_nets=()):
     """Train each model with each seed (workdir out_dir/stability/MODEL_seedS; a finished cell is
-    read back, not retrained) and score its final EMA samples against the training images.
-    Returns (cells, meta)."""
-    from gen_jax.metrics.feature_nets import load_feature_net
-    from gen_jax.train.evaluation import make_evaluator
+    read back, not retrained) and score its final EMA samples against the training images, in
+    every network of bench_common.feature_nets(dataset, feature_nets) (the first: the usual keys;
+    the others: fid_NAME). Returns (cells, meta)."""
+    from gen_jax.train.evaluation import make_sampler, score
 
     model_steps = dict(model_steps or {})  # entries for models not trained here are unused
-    net = load_feature_net(dataset)
+    nets = bc.feature_nets(dataset, feature_nets)
+    net = next(iter(nets.values()))
     c0 = load_config(models[0], variant, data_dir, dataset=dataset)
-    ref, num_images = bc.training_reference(net, dataset, c0.data.dir or None, num, num_real)
+    refs, num_images = bc.references(nets, dataset, c0.data.dir or None, num, num_real)
+    ref = refs[next(iter(nets))]
     cells = []
     for model in models:
         n = ddpm_num if model == "ddpm" and ddpm_num else num
@@ -50,34 +54,41 @@ def _cells(out_dir: str, data_dir, seeds, steps, num: int, num_real: int, varian
             c.seed = int(seed)
             wd = os.path.join(out_dir, "stability", f"{model}_seed{seed}")
             path = os.path.join(wd, f"final_num{n}_real{num_images}.json")
+            trained = False
             if os.path.exists(path):
                 with open(path) as f:
                     cell = json.load(f)
-                if cell["steps"] == c.train.steps and cell.get("channels") == c.model.channels:
+                trained = cell["steps"] == c.train.steps and cell.get("channels") == c.model.channels
+                if trained and all(k in cell for k in bc.extra_fid_keys(nets)):
                     cells.append(cell)
                     continue
-            state = main_lib.run(c, wd, progress=progress)
+            if trained:  # scored before in fewer feature networks: its final checkpoint, again
+                state = sampling.load_objective_and_params(wd)[2]
+            else:
+                state = main_lib.run(c, wd, progress=progress)
             objective = build.objective(c, MNIST_SHAPE, MNIST_CLASSES)
-            evaluate = make_evaluator(final_sampler(c, objective), net, ref, n, prefix="")
+            images = make_sampler(final_sampler(c, objective), n)(state.ema_params)
             cell = {"model": model, "seed": int(seed), "steps": c.train.steps, "num": n,
                     **describe(c),
-                    **{k: v for k, v in evaluate(state.ema_params, c.train.steps).items()
-                       if not k.startswith("class_share/")}}
+                    **{k: float(v) for k, v in score(net, images, ref).items()
+                       if not k.startswith("class_share/")},
+                    **bc.extra_fids(nets, images, refs)}
             with open(path, "w") as f:
                 json.dump(cell, f)
             cells.append(cell)
     meta = {"seeds": [int(s) for s in seeds], "num": num, "ddpm_num": ddpm_num or num,
-            "num_real": int(num_images), "dataset": dataset, "feature_net": net.name,
-            "variant": variant, **bc.run_info()}
+            "num_real": int(num_images), "dataset": dataset, "feature_net": bc.net_names(nets),
+            "feature_nets": list(nets), "variant": variant, **bc.run_info()}
     return cells, meta
 
 
 def _table(mode: str, out_dir: str, data_dir, seeds, steps, num, num_real, variant, progress,
-           models, channels, dataset, model_steps, ddpm_num) -> dict:
+           models, channels, dataset, model_steps, ddpm_num, feature_nets) -> dict:
     out_dir = root(out_dir, dataset)
     cells, meta = _cells(out_dir, data_dir, seeds, steps, num, num_real, variant, progress,
-                         models, channels, dataset, model_steps, ddpm_num)
-    results = {"meta": meta, "summary": summarize(cells, models), "cells": cells}
+                         models, channels, dataset, model_steps, ddpm_num, feature_nets)
+    results = {"meta": meta, "summary": summarize(cells, models, meta["feature_nets"]),
+               "cells": cells}
     bc.write_results(out_dir, mode, results, MARKDOWN[mode](results))
     return results
 
@@ -85,31 +96,39 @@ def _table(mode: str, out_dir: str, data_dir, seeds, steps, num, num_real, varia
 def stability(out_dir: str, data_dir=None, seeds=(0, 1, 2), steps: int | None = None,
               num: int = 10000, num_real: int = 0, variant: str = "", progress: bool = True,
               models=STABILITY_MODELS, channels: int = 0, dataset: str = "mnist",
-              model_steps=None, ddpm_num: int = 0) -> dict:
+              model_steps=None, ddpm_num: int = 0, feature_nets=()) -> dict:
     return _table("stability", out_dir, data_dir, seeds, steps, num, num_real, variant, progress,
-                  models, channels, dataset, model_steps, ddpm_num)
+                  models, channels, dataset, model_steps, ddpm_num, feature_nets)
 
 
 def targets(out_dir: str, data_dir=None, seeds=(0,), steps: int | None = None, num: int = 10000,
             num_real: int = 0, variant: str = "", progress: bool = True, models=TARGET_MODELS,
-            channels: int = 0, dataset: str = "mnist", model_steps=None, ddpm_num: int = 0) -> dict:
+            channels: int = 0, dataset: str = "mnist", model_steps=None, ddpm_num: int = 0,
+            feature_nets=()) -> dict:
     return _table("targets", out_dir, data_dir, seeds, steps, num, num_real, variant, progress,
-                  models, channels, dataset, model_steps, ddpm_num)
+                  models, channels, dataset, model_steps, ddpm_num, feature_nets)
 
 
-def summarize(cells: list[dict], models) -> list[dict]:
+def _fid_summary(fids, key: str = "fid") -> dict:
+    fids = np.asarray(fids)
+    per_seed = "fids" if key == "fid" else f"{key}_per_seed"
+    return {per_seed: fids.tolist(), f"{key}_mean": float(fids.mean()),
+            f"{key}_std": float(fids.std(ddof=1)) if len(fids) > 1 else 0.0,
+            f"{key}_spread": float(fids.max() - fids.min())}
+
+
+def summarize(cells: list[dict], models, feature_nets=()) -> list[dict]:
     """Per model: FIDs over seeds, their mean, std (ddof=1; 0 for one seed) and spread (max − min),
-    and the seeds' mean precision, recall and class coverage."""
+    and the seeds' mean precision, recall and class coverage; for each feature network after the
+    first (fid_NAME in the cells), fid_NAME_per_seed, _mean, _std and _spread."""
     summary = []
     for model in models:
         mine = [x for x in cells if x["model"] == model]
-        fids = np.array([x["fid"] for x in mine])
         summary.append({"model": model, "config": config_name(model),
                         "steps": mine[0]["steps"], "num": mine[0].get("num"),
-                        "channels": mine[0].get("channels"), "fids": fids.tolist(),
-                        "fid_mean": float(fids.mean()),
-                        "fid_std": float(fids.std(ddof=1)) if len(fids) > 1 else 0.0,
-                        "fid_spread": float(fids.max() - fids.min()),
+                        "channels": mine[0].get("channels"), **_fid_summary([x["fid"] for x in mine]),
+                        **{k: v for key in bc.extra_fid_keys(feature_nets)
+                           for k, v in _fid_summary([x[key] for x in mine], key).items()},
                         **{k: float(np.mean([x[k] for x in mine]))
                            for k in ("precision", "recall", "class_coverage", "density",
                                      "prdc_coverage", "class_entropy") if k in mine[0]}})
@@ -122,10 +141,17 @@ _RUN_COLUMNS = [("model", "model"), ("config", "config"), ("channels", "channels
 
 def stability_markdown(results) -> str:
     meta = results["meta"]
-    table = bc.markdown_table(results["summary"], _RUN_COLUMNS + [
-        ("FID per seed", "fids", lambda fs: ", ".join(f"{f:.2f}" for f in fs)),
-        ("mean", "fid_mean", "{:.2f}"), ("std", "fid_std", "{:.2f}"),
-        ("spread (max − min)", "fid_spread", "{:.2f}"), ("precision", "precision", "{:.3f}"),
+    nets = meta.get("feature_nets") or [meta.get("dataset", "mnist")]
+    per_net = []
+    for i, name in enumerate(nets):
+        key = "fid" if i == 0 else bc.fid_key(name)
+        tag = f" ({name})" if len(nets) > 1 else ""
+        per_net += [(f"FID per seed{tag}", "fids" if i == 0 else f"{key}_per_seed",
+                     lambda fs: ", ".join(f"{f:.2f}" for f in fs)),
+                    (f"mean{tag}", f"{key}_mean", "{:.2f}"), (f"std{tag}", f"{key}_std", "{:.2f}"),
+                    (f"spread (max − min){tag}", f"{key}_spread", "{:.2f}")]
+    table = bc.markdown_table(results["summary"], _RUN_COLUMNS + per_net + [
+        ("precision", "precision", "{:.3f}"),
         ("recall", "recall", "{:.3f}"), ("class coverage", "class_coverage", "{:.2f}")])
     return (f"{table}\n\nSeeds {meta['seeds']}; FID of the samples against {meta['num_real']} "
             f"{meta.get('dataset', 'mnist')} training images in the space of {meta['feature_net']} "
@@ -135,8 +161,9 @@ def stability_markdown(results) -> str:
 
 def targets_markdown(results) -> str:
     meta = results["meta"]
+    nets = meta.get("feature_nets") or [meta.get("dataset", "mnist")]
     table = bc.markdown_table(results["summary"], _RUN_COLUMNS + [
-        ("FID", "fid_mean", "{:.2f}"), ("precision", "precision", "{:.3f}"),
+        *bc.fid_columns(nets, "fid_mean"), ("precision", "precision", "{:.3f}"),
         ("recall", "recall", "{:.3f}"), ("density", "density", "{:.3f}"),
         ("PRDC coverage", "prdc_coverage", "{:.3f}"), ("class coverage", "class_coverage", "{:.2f}"),
         ("class entropy", "class_entropy", "{:.3f}")])

@@ -7,7 +7,9 @@ For every (sampler, NFE, guidance) cell: FID, KID, precision/recall (k=3) agains
 in the dataset's feature-network space, class accuracy (conditional models), seconds per 1k samples
 and the sampler overhead = sampler wall time / (NFE × one jitted denoiser call on the same batch).
 Each sampler compiles once for the whole sweep (NFE, η and guidance are runtime values): the
-compilation count is reported. Finished cells are stored as JSON and not recomputed on rerun.
+compilation count is reported. --feature_nets=mnist,mnist_v1 adds the FID of the same samples in every
+further feature network (fid_mnist_v1, and its floor). Finished cells are stored as JSON and not
+recomputed on rerun.
 Writes results.json, results.md and fid_vs_nfe.png in --out_dir (default WORKDIR/bench_samplers).
 """
 
@@ -43,6 +45,7 @@ _OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/b
 _NUM_REAL = flags.DEFINE_integer("num_real", None, "Training images for the reference statistics "
                                  "(default: the whole training split).")
 _SAVE = flags.DEFINE_bool("save_samples", False, "Also save each cell's samples as .npz.")
+_NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -98,7 +101,9 @@ def evaluate(net, images_uint8, mu_r, sigma_r, real_subset, labels=None):
 
 
 def markdown(rows, meta) -> str:
-    cols = [("sampler", "sampler"), ("NFE", "nfe"), ("w", "guidance", "{:g}"), ("FID", "fid", "{:.3f}"),
+    nets = meta.get("feature_nets") or [meta["data"]]
+    cols = [("sampler", "sampler"), ("NFE", "nfe"), ("w", "guidance", "{:g}"),
+            *bc.fid_columns(nets, fmt="{:.3f}"),
             ("KID×1e3", "kid", lambda v: f"{1e3 * v:.2f}"), ("precision", "precision", "{:.3f}"),
             ("recall", "recall", "{:.3f}"), ("s / 1k samples", "sec_per_1k", "{:.2f}"),
             ("overhead", "overhead", "{:.3f}")]
@@ -107,7 +112,9 @@ def markdown(rows, meta) -> str:
     notes = (f"\n{meta['num']} samples per cell; features: {meta['feature_net']}; reference: "
              f"{meta['data']} train split ({meta['num_real']} images); hardware: {meta['hardware']}; "
              f"compilations per sampler: {meta['compilations']}; real-vs-real floor FID "
-             f"(test split vs train stats): {meta['floor_fid']:.3f}.\n")
+             f"(test split vs train stats): {meta['floor_fid']:.3f}"
+             + "".join(f", {meta['floor_' + k]:.3f} ({n})" for n, k in zip(nets[1:], bc.extra_fid_keys(nets)))
+             + ".\n")
     return bc.markdown_table(rows, cols) + "\n" + notes
 
 
@@ -124,14 +131,13 @@ def plot(rows, path):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from gen_jax.metrics.feature_nets import load_feature_net
-
     workdir = _WORKDIR.value
     out_dir = _OUT.value or os.path.join(workdir, "bench_samplers")
     os.makedirs(os.path.join(out_dir, "cells"), exist_ok=True)
     c, objective, state, _ = sample_lib.load_objective_and_params(workdir)
     data_dir = _DATA_DIR.value or c.data.dir or None
-    net = load_feature_net(c.data.name)
+    nets = bc.feature_nets(c.data.name, _NETS.value)
+    net = next(iter(nets.values()))
     params = state.ema_params
     T = objective.schedule.num_timesteps
     conditional = bool(objective.num_classes)
@@ -139,10 +145,12 @@ def main(argv):
     guidances = [float(g) for g in _GUIDANCE.value] if conditional else [1.0]
 
     print("reference statistics ...")
-    ref, num_real = bc.training_reference(net, c.data.name, data_dir, _NUM.value, _NUM_REAL.value, seed=None)
+    refs, num_real = bc.references(nets, c.data.name, data_dir, _NUM.value, _NUM_REAL.value, seed=None)
+    ref = refs[next(iter(nets))]
     mu_r, sigma_r, real_subset = ref.mu, ref.sigma, ref.feats
     test = bc.real_images(c.data.name, data_dir, "test", _NUM.value, seed=None)
     floor = bc.fid_to(net, test, ref)
+    floors = bc.extra_fids(nets, test, refs, "floor_")
     print(f"real-vs-real floor FID ({len(test)} test vs train): {floor:.3f}")
 
     mesh = sharding.make_mesh()
@@ -161,10 +169,15 @@ def main(argv):
             key = f"{spec.replace(':', '_').replace('=', '')}_nfe{n}_w{w:g}_num{_NUM.value}_seed{_SEED.value}"
             return os.path.join(out_dir, "cells", key + ".json")
 
-        todo = [(n, w) for w in guidances for n in nfes if not os.path.exists(cell_path(n, w))]
-        for n, w in [(n, w) for w in guidances for n in nfes if (n, w) not in todo]:
+        def done(n, w):  # a finished cell with every network's FID
+            if not os.path.exists(cell_path(n, w)):
+                return None
             with open(cell_path(n, w)) as f:
-                rows.append(json.load(f))
+                row = json.load(f)
+            return row if all(k in row for k in bc.extra_fid_keys(nets)) else None
+
+        todo = [(n, w) for w in guidances for n in nfes if done(n, w) is None]
+        rows += [done(n, w) for w in guidances for n in nfes if (n, w) not in todo]
         compilations[spec] = 0
         if not todo:
             continue
@@ -196,7 +209,8 @@ def main(argv):
                 overhead = (sum(s for s, _ in timed) / len(timed)) / (calls * t_call)
                 row = {"sampler": spec, "nfe": calls, "steps": steps, "guidance": w, "num": _NUM.value,
                        "sec_per_1k": 1000 * sec, "overhead": overhead, "denoiser_call_s": t_call,
-                       **evaluate(net, images, mu_r, sigma_r, real_subset, labels)}
+                       **evaluate(net, images, mu_r, sigma_r, real_subset, labels),
+                       **bc.extra_fids(nets, images, refs)}
                 if _SAVE.value:
                     np.savez(path.removesuffix(".json") + ".npz", images=images,
                              **({"labels": labels} if labels is not None else {}))
@@ -205,7 +219,8 @@ def main(argv):
                 rows.append(row)
                 tqdm.write(f"{spec} NFE={n} w={w:g}: FID {row['fid']:.3f} overhead {overhead:.3f}")
         compilations[spec] = len(traces)
-    meta = {"workdir": workdir, "num": _NUM.value, "feature_net": net.name, "data": c.data.name,
+    meta = {"workdir": workdir, "num": _NUM.value, "feature_net": bc.net_names(nets),
+            "feature_nets": list(nets), **floors, "data": c.data.name,
             "num_real": int(num_real), "compilations": compilations, "floor_fid": floor,
             "batch_size": bs, **bc.run_info()}
     bc.write_results(out_dir, "results", {"meta": meta, "rows": rows}, markdown(rows, meta))

@@ -8,6 +8,8 @@ samples against --num_real random training images in the dataset's feature-netwo
 (gen_jax/metrics/feature_nets.py), the real-vs-real floor at the same N (N test images against
 the training statistics) and the normalised entropy of the predicted classes. Writes results.json,
 results.md and one sample grid per workdir (samples_DATASET.png, the first 100 samples).
+--feature_nets=mnist,mnist_v1,fashion_mnist,fashion_mnist_v1 adds, per dataset, the FID and floor
+FID of the same images in its further networks (fid_mnist_v1, floor_fid_mnist_v1).
 """
 
 from __future__ import annotations
@@ -28,13 +30,17 @@ _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: each
 _OUT = flags.DEFINE_string("out_dir", "runs/bench_vae", "Output directory.")
 _NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics "
                                  "(0: the whole split).")
+_NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
 flags.mark_flags_as_required(["workdirs"])
 
 
 def markdown(rows, meta) -> str:
+    nets = meta.get("nets") or [r["data"] for r in rows[:1]]
     table = bc.markdown_table(rows, [
-        ("data", "data"), ("workdir", "workdir"), ("step", "step"), ("N", "num"), ("FID", "fid", "{:.3f}"),
-        ("floor FID (real, same N)", "floor_fid", "{:.3f}"), ("precision", "precision", "{:.3f}"),
+        ("data", "data"), ("workdir", "workdir"), ("step", "step"), ("N", "num"),
+        *bc.fid_columns(nets, fmt="{:.3f}"),
+        *bc.fid_columns(nets, "floor_fid", "{:.3f}", "floor FID (real, same N)"),
+        ("precision", "precision", "{:.3f}"),
         ("recall", "recall", "{:.3f}"), ("density", "density", "{:.3f}"),
         ("coverage", "prdc_coverage", "{:.3f}"), ("class entropy", "class_entropy", "{:.3f}")])
     return table + (f"\n\nFeatures: each dataset's classifier ({meta['feature_nets']}); "
@@ -45,32 +51,37 @@ def markdown(rows, meta) -> str:
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from gen_jax.metrics.feature_nets import load_feature_net
-
     nums = sorted(int(n) for n in _NUM.value)
     if nums[0] <= 3:
         raise app.UsageError(f"--num values must be > 3 (k-NN precision/recall), got {nums}")
     os.makedirs(_OUT.value, exist_ok=True)
-    rows, nets = [], {}
+    rows, names, firsts, extras = [], {}, [], []
     for workdir in _WORKDIRS.value:
         c, objective, state, _ = sample_lib.load_objective_and_params(workdir)
         if c.objective.name != "vae":
             raise app.UsageError(f"--workdirs: {workdir} is a {c.objective.name!r} run, not a 'vae' one")
         data_dir = _DATA_DIR.value or c.data.dir or None
-        net = load_feature_net(c.data.name)
-        nets[c.data.name] = net.name
-        ref, _ = bc.training_reference(net, c.data.name, data_dir, nums[-1], _NUM_REAL.value)
+        nets = bc.feature_nets(c.data.name, _NETS.value)
+        net, name = next(iter(nets.values())), next(iter(nets))
+        names[c.data.name] = bc.net_names(nets)
+        firsts.append(name)
+        extras += [n for n in list(nets)[1:] if n not in extras]
+        refs, _ = bc.references(nets, c.data.name, data_dir, nums[-1], _NUM_REAL.value)
+        ref = refs[name]
         test = bc.real_images(c.data.name, data_dir, "test", seed=None)
         images = sample_lib.generate(objective, state.ema_params, num=nums[-1], seed=_SEED.value,
                                      sampler="prior", num_steps=1, batch_size=500)
         save_grid(os.path.join(_OUT.value, f"samples_{c.data.name}.png"), images[:100], ncols=10)
         for n in nums:
             row = {"data": c.data.name, "workdir": workdir, "step": int(jax.device_get(state.step)),
-                   "num": n, "floor_fid": bc.fid_to(net, test[:n], ref), **bc.scores(net, images[:n], ref)}
+                   "num": n, "floor_fid": bc.fid_to(net, test[:n], ref), **bc.scores(net, images[:n], ref),
+                   **bc.extra_fids(nets, images[:n], refs), **bc.extra_fids(nets, test[:n], refs, "floor_")}
             rows.append(row)
             print(f"{c.data.name} N={n}: FID {row['fid']:.3f} (floor {row['floor_fid']:.3f}), "
                   f"precision {row['precision']:.3f}, recall {row['recall']:.3f}")
-    meta = {"seed": _SEED.value, "num_real": _NUM_REAL.value or "all", "feature_nets": ", ".join(f"{k}: {v}" for k, v in nets.items()),
+    meta = {"seed": _SEED.value, "num_real": _NUM_REAL.value or "all",
+            "feature_nets": ", ".join(f"{k}: {v}" for k, v in names.items()),
+            "nets": [" / ".join(dict.fromkeys(firsts)), *extras],  # the table's FID columns
             **bc.run_info()}
     bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, markdown(rows, meta),
                      echo=True)

@@ -57,30 +57,43 @@ def score(net: FeatureNet, images_uint8, ref: RealReference, k: int = 3) -> dict
     return out
 
 
-def make_evaluator(sample: Callable, net: FeatureNet, ref: RealReference, num_samples: int, *,
-                   seed: int = 0, k: int = 3, batch_size: int = 500, mesh=None,
-                   prefix: str = "eval/") -> Callable:
-    """evaluate(params, step) -> {prefix + name: float} (names as in `score`).
+def make_sampler(sample: Callable, num_samples: int, *, seed: int = 0, batch_size: int = 500,
+                 mesh=None) -> Callable:
+    """images(params) -> uint8 [num_samples, H, W, C]: the samples make_evaluator scores.
 
     sample(params, key, n) -> images [n, H, W, C] in [-1, 1] (e.g. objective.preview), jitted
     here with n static and the output replicated over the mesh: with several processes every
-    process must call evaluate (it runs a collective program); each gets the same scores. The
-    latents are the same at every call (chunk i of batch_size samples uses fold_in(key(seed), i)),
-    so scores at different steps compare the same z's. Samples are quantised to uint8 first,
-    like saved images.
+    process must call images (it runs a collective program). The latents are the same at every
+    call (chunk i of batch_size samples uses fold_in(key(seed), i)). Samples are quantised to
+    uint8, like saved images.
     """
-    if num_samples <= k:
-        raise ValueError(f"num_samples must exceed k={k} (k-NN precision/recall); got {num_samples}")
     mesh = mesh or sharding.make_mesh()
     fn = jax.jit(sample, static_argnums=2, out_shardings=sharding.replicated(mesh))
     b = min(batch_size, num_samples)
     key = jax.random.PRNGKey(seed)
 
-    def evaluate(params, step: int) -> dict:
-        del step  # the same latents at every step
+    def images(params) -> np.ndarray:
         chunks = [np.asarray(fn(params, jax.random.fold_in(key, i), b).addressable_data(0))
                   for i in range(math.ceil(num_samples / b))]
-        images = to_uint8(np.concatenate(chunks)[:num_samples])
-        return {prefix + name: v for name, v in score(net, images, ref, k).items()}
+        return to_uint8(np.concatenate(chunks)[:num_samples])
+
+    return images
+
+
+def make_evaluator(sample: Callable, net: FeatureNet, ref: RealReference, num_samples: int, *,
+                   seed: int = 0, k: int = 3, batch_size: int = 500, mesh=None,
+                   prefix: str = "eval/") -> Callable:
+    """evaluate(params, step) -> {prefix + name: float} (names as in `score`) of the samples of
+    make_sampler (same arguments): with several processes every process must call evaluate; each
+    gets the same scores. The latents are the same at every call, so scores at different steps
+    compare the same z's.
+    """
+    if num_samples <= k:
+        raise ValueError(f"num_samples must exceed k={k} (k-NN precision/recall); got {num_samples}")
+    images = make_sampler(sample, num_samples, seed=seed, batch_size=batch_size, mesh=mesh)
+
+    def evaluate(params, step: int) -> dict:
+        del step  # the same latents at every step
+        return {prefix + name: v for name, v in score(net, images(params), ref, k).items()}
 
     return evaluate

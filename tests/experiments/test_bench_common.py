@@ -61,3 +61,45 @@ def test_fid_between_equals_fid_to_a_reference_of_the_same_images():
     assert bc.fid_between(net, a, b) == pytest.approx(bc.fid_to(net, a, real_reference(net, b, 8)))
     assert bc.fid_between(net, a, a) == pytest.approx(0.0, abs=1e-3)
     assert bc.fid_between(net, a, b) > 1.0
+
+
+def test_feature_nets_keep_the_dataset_s_networks_in_the_given_order():
+    names = ["mnist_v1", "fashion_mnist", "mnist", "mnist_v1"]
+    assert list(bc.feature_nets("mnist", names)) == ["mnist_v1", "mnist"]
+    assert list(bc.feature_nets("fashion_mnist", names)) == ["fashion_mnist"]
+    assert list(bc.feature_nets("mnist")) == ["mnist"]  # no names: the dataset's default
+    assert list(bc.feature_nets("fashion_mnist", ["mnist"])) == ["fashion_mnist"]
+    assert bc.extra_fid_keys(bc.feature_nets("mnist", ["mnist", "mnist_v1"])) == ["fid_mnist_v1"]
+    with pytest.raises(FileNotFoundError, match="mnist_v9"):
+        bc.feature_nets("mnist", ["mnist_v9"])
+
+
+def test_extra_fids_equal_scoring_the_same_images_with_the_v1_network_directly():
+    from gen_jax.metrics.feature_nets import feature_stats, load_feature_net
+    from gen_jax.metrics.frechet import frechet_distance
+    from gen_jax.train.evaluation import real_reference
+
+    rng = np.random.default_rng(1)
+    real = rng.integers(0, 256, (48, 28, 28, 1), dtype=np.uint8)
+    fake = rng.integers(0, 160, (40, 28, 28, 1), dtype=np.uint8)
+    nets = bc.feature_nets("mnist", ["mnist", "mnist_v1"])
+    refs = {name: real_reference(net, real, 16) for name, net in nets.items()}
+    out = bc.extra_fids(nets, fake, refs)
+    assert list(out) == ["fid_mnist_v1"]
+    v1 = load_feature_net("mnist_v1")
+    mu_r, sigma_r, _ = feature_stats(v1, real)
+    mu, sigma, _ = feature_stats(v1, fake)
+    assert out["fid_mnist_v1"] == pytest.approx(float(frechet_distance(mu, sigma, mu_r, sigma_r)), rel=1e-6)
+    # the first network's FID is not among them, and differs from v1's on the same images
+    assert bc.fid_to(nets["mnist"], fake, refs["mnist"]) != pytest.approx(out["fid_mnist_v1"], rel=0.01)
+    assert list(bc.extra_fids(nets, fake, refs, "floor_")) == ["floor_fid_mnist_v1"]
+
+
+def test_fid_columns_one_per_network():
+    assert bc.fid_columns(["mnist"]) == [("FID", "fid", "{:.2f}")]
+    cols = bc.fid_columns(["mnist", "mnist_v1"], "floor_fid", "{:.3f}", "floor FID")
+    assert [(h, k) for h, k, _ in cols] == [("floor FID (mnist)", "floor_fid"),
+                                            ("floor FID (mnist_v1)", "floor_fid_mnist_v1")]
+    md = bc.markdown_table([{"fid_mean": 1.0, "fid_mnist_v1_mean": 2.5}],
+                           bc.fid_columns(["mnist", "mnist_v1"], "fid_mean"))
+    assert md.split("\n")[0] == "| FID (mnist) | FID (mnist_v1) |" and md.endswith("| 1.00 | 2.50 |")

@@ -72,6 +72,18 @@ def test_targets_on_fashion_mnist_then_stability_reuse_the_cells(tmp_path, monke
     again = bench_gan.stability(str(tmp_path), str(DATA), **kw)
     assert again["summary"] == res["summary"]
     assert "| wgan_gp | wgan_gp_mnist | 8 | 2 | 16 | " in (root / "stability.md").read_text()
+    # a second feature network: the finished cell is scored again from its checkpoint, not
+    # retrained, and the first network's numbers stay those of the same samples
+    both = bench_gan.stability(str(tmp_path), str(DATA), **kw,
+                               feature_nets=("fashion_mnist", "fashion_mnist_v1"))
+    (s,) = both["summary"]
+    assert {k: s[k] for k in r if isinstance(r[k], float)} == pytest.approx(
+        {k: v for k, v in r.items() if isinstance(v, float)}, rel=1e-5)
+    assert s["fid_fashion_mnist_v1_per_seed"] == [both["cells"][0]["fid_fashion_mnist_v1"]]
+    assert np.isfinite(s["fid_fashion_mnist_v1_mean"]) and s["fid_fashion_mnist_v1_std"] == 0
+    assert both["meta"]["feature_nets"] == ["fashion_mnist", "fashion_mnist_v1"]
+    md = (root / "stability.md").read_text()
+    assert "| FID per seed (fashion_mnist) |" in md and "| mean (fashion_mnist_v1) |" in md
 
 
 def test_summary_mean_std_spread():
