@@ -167,7 +167,7 @@ def _validate_gan(c: ml_collections.ConfigDict) -> None:
     m = parse_model(ct.GANModelConfig, c.model)
     parse(ct.GANObjectiveConfig, c.objective, "objective")
     check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
-    psi = c.sampler.get("truncation", 1.0)
+    psi = parse(ct.GANSamplerConfig, c.sampler, "sampler").truncation
     check(psi == 1.0 or m.name == "stylegan2", "sampler.truncation",
           "1.0 (truncation needs model.name 'stylegan2')", psi)
 
@@ -249,6 +249,7 @@ def network(c: ml_collections.ConfigDict, image_shape, num_classes=None):
 def _validate_vae(c: ml_collections.ConfigDict) -> None:
     parse_model(ct.VAEModelConfig, c.model)
     parse(ct.VAEObjectiveConfig, c.objective, "objective")
+    parse(SamplerConfig, c.sampler, "sampler")  # base_config's fields (unused: one decoder call)
 
 
 def build_vae(c: ml_collections.ConfigDict, image_shape, num_classes):
@@ -393,6 +394,7 @@ def build_general_diffusion(c: ml_collections.ConfigDict, image_shape, num_class
 def _validate_autoencoder(c: ml_collections.ConfigDict) -> None:
     parse_model(ct.AutoencoderModelConfig, c.model)
     parse(ct.AutoencoderObjectiveConfig, c.objective, "objective")
+    parse(SamplerConfig, c.sampler, "sampler")  # base_config's fields (unused)
     check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
 
 

@@ -167,6 +167,17 @@ class SamplerConfig(_Section):
         self._check(self.shift > 0, "shift", "a value > 0")
 
 
+@dataclasses.dataclass(frozen=True)
+class GANSamplerConfig(SamplerConfig):
+    """config.sampler of GAN runs: base_config's fields (unused: one generator call) and the
+    truncation ψ of previews and samples.png (stylegan2 only; 1: off)."""
+    truncation: float = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._check(0.0 <= self.truncation <= 1.0, "truncation", "a value in [0, 1]")
+
+
 # --- networks: config.model holds the fields of both backbones (common.base_config) ---------------
 # Options only imported checkpoints set (experiments/import_diffusers.py).
 UNET_IMPORT_OPTIONS = ("out_channels", "time_flip_sin_to_cos", "time_freq_shift", "time_scale_shift",

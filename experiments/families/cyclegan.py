@@ -11,6 +11,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
 
     T.parse_model(T.CycleGANModelConfig, c.model)
     T.parse(T.CycleGANObjectiveConfig, c.objective, "objective")
+    T.parse(T.SamplerConfig, c.sampler, "sampler")  # base_config's fields (unused: one network call)
     T.check(c.optim.d_learning_rate > 0, "optim.d_learning_rate", "a value > 0", c.optim.d_learning_rate)
 
 

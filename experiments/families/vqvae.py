@@ -10,6 +10,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
 
     T.parse_model(T.VQVAEModelConfig, c.model)
     T.parse(T.VQVAEObjectiveConfig, c.objective, "objective")
+    T.parse(T.SamplerConfig, c.sampler, "sampler")  # base_config's fields (unused: one network call)
 
 
 def module(c: ml_collections.ConfigDict, image_shape):

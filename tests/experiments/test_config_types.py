@@ -88,6 +88,9 @@ def _family_config(name, workdir):
     ("controlnet_mnist", "objective", "conditon"), ("controlnet_mnist", "model", "hint_channel"),
     ("sr_mnist", "objective", "lowressize"), ("sr_mnist", "sampler", "auglevel"),
     ("video_mnist", "objective", "taskprobs"), ("video_mnist", "model", "temporalheads"),
+    ("dcgan_mnist", "sampler", "truncaton"), ("vae_default", "sampler", "num_stepz"),
+    ("autoencoder_cifar10", "sampler", "nme"), ("vqvae_mnist", "sampler", "temprature"),
+    ("cyclegan_mnist", "sampler", "etaa"),
 ])
 def test_misspelt_field_of_every_family_names_itself(tmp_path, config, section, field):
     c = _family_config(config, tmp_path)
@@ -100,6 +103,7 @@ def test_misspelt_field_of_every_family_names_itself(tmp_path, config, section, 
 @pytest.mark.parametrize("config,field,value,expected", [
     ("dcgan_mnist", "model.z_dim", 0, "a positive int"),
     ("dcgan_mnist", "objective.gp_weight", -1.0, "a value >= 0"),
+    ("stylegan2_mnist", "sampler.truncation", 1.5, r"a value in \[0, 1\]"),
     ("vae_default", "model.latent_dim", 0, "a positive int"),
     ("vae_default", "objective.obs_sigma", 0.0, "a value > 0"),
     ("autoencoder_cifar10", "model.latent_channels", 0, "a positive int"),
