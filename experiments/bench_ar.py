@@ -5,11 +5,13 @@ counts (FID / precision / recall / class entropy of samples, seconds per sample)
 python -m experiments.bench_ar --tokenizer=runs/vqvae_mnist --ar=runs/ar_mnist \
     --maskgit=runs/maskgit_mnist --data_dir=../shared/data --num=1000 --out_dir=runs/bench_ar
 
-Samples are class-conditional with labels i % 10, temperature 1, no top-k/top-p and guidance 1
-unless set by flags. FID etc. in the dataset's classifier feature space (as experiments.bench_vae),
-against --num_real random training images; "floor" is N real test images against the same
-reference. Seconds per sample: the wall time of one jitted batch of --batch_size samples after a
-warm-up call (compilation excluded), divided by the batch size. Writes results.json, results.md
+The dataset is the tokenizer's (MNIST; CIFAR-10 with the configs' cifar10 variants). Samples are
+class-conditional with labels i % 10, temperature 1, no top-k/top-p and guidance 1 unless set by
+flags. FID etc. in the dataset's classifier feature space (gen_jax/metrics/weights:
+mnist_classifier, cifar10_classifier; as experiments.bench_vae), against --num_real random
+training images; "floor" is N real test images against the same reference. Seconds per sample:
+the wall time of one jitted batch of --batch_size samples after a warm-up call (compilation
+excluded), divided by the batch size. Writes results.json, results.md (rewritten after every row)
 and a sample grid per row.
 """
 
@@ -73,6 +75,22 @@ def main(argv):
     test = bc.real_images(c_tok.data.name, data_dir, "test", _NUM.value, seed=None)
     floor = bc.fid_to(net, test, ref)
     rows = []
+    opts = dict(guidance=_GUIDANCE.value, temperature=_TEMP.value, top_k=_TOP_K.value, top_p=_TOP_P.value)
+    meta = {"num_real": _NUM_REAL.value, "floor_fid": floor, "feature_net": net.name, "seed": _SEED.value,
+            "sampling": opts, "batch_size": _BATCH.value, **bc.run_info()}
+
+    def write(echo: bool = False):
+        """results.json and results.md of the rows so far (after every row: a run stopped by a
+        time limit keeps what it measured)."""
+        table = bc.markdown_table(rows, [
+            ("model", "model"), ("training steps", "step"), ("decoding steps", "steps"), ("N", "num"),
+            ("FID", "fid", "{:.2f}"), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
+            ("class entropy", "class_entropy", "{:.3f}"), ("s / sample", "sec_per_sample", "{:.4f}"),
+            ("PSNR (dB)", "psnr", "{:.2f}")])
+        md = table + (f"\n\nFID floor (N real test images vs the reference): {floor:.2f}. Features: "
+                      f"{net.name}; reference: {_NUM_REAL.value} random training images; sampling "
+                      f"{opts}; batch {_BATCH.value}; hardware: {meta['hardware']}.\n")
+        bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, md, echo=echo)
 
     def add(name, images, extra):
         m = bc.scores(net, images, ref)
@@ -80,6 +98,7 @@ def main(argv):
         slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
         save_grid(os.path.join(_OUT.value, f"{slug}.png"), images[:100], ncols=10)
         print(f"{name}: FID {m['fid']:.2f} precision {m['precision']:.3f} recall {m['recall']:.3f} {extra}")
+        write()
 
     # the tokenizer: reconstructions of test images, and independent tokens from its code usage
     p = tok_state.ema_params
@@ -97,7 +116,6 @@ def main(argv):
     images, sec = timed_batches(fn, p, _NUM.value, _BATCH.value, _SEED.value)
     add("unigram tokens", images, {"sec_per_sample": sec, "step": int(tok_state.step)})
 
-    opts = dict(guidance=_GUIDANCE.value, temperature=_TEMP.value, top_k=_TOP_K.value, top_p=_TOP_P.value)
     if _AR.value:
         _, obj, state, _ = load_objective_and_params(_AR.value)
         lab = lambda labels: labels if obj.num_classes else None  # noqa: E731
@@ -114,17 +132,7 @@ def main(argv):
             images, sec = timed_batches(fn, state.ema_params, _NUM.value, _BATCH.value, _SEED.value)
             add(f"MaskGIT {n} steps", images, {"steps": n, "sec_per_sample": sec, "step": int(state.step)})
 
-    meta = {"num_real": _NUM_REAL.value, "floor_fid": floor, "feature_net": net.name, "seed": _SEED.value,
-            "sampling": opts, "batch_size": _BATCH.value, **bc.run_info()}
-    table = bc.markdown_table(rows, [
-        ("model", "model"), ("training steps", "step"), ("decoding steps", "steps"), ("N", "num"),
-        ("FID", "fid", "{:.2f}"), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
-        ("class entropy", "class_entropy", "{:.3f}"), ("s / sample", "sec_per_sample", "{:.4f}"),
-        ("PSNR (dB)", "psnr", "{:.2f}")])
-    md = table + (f"\n\nFID floor (N real test images vs the reference): {floor:.2f}. Features: "
-                  f"{net.name}; reference: {_NUM_REAL.value} random training images; sampling "
-                  f"{opts}; batch {_BATCH.value}; hardware: {meta['hardware']}.\n")
-    bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, md, echo=True)
+    write(echo=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ mask schedule.
 
 python -m experiments.main --config=experiments/configs/maskgit_mnist.py --workdir=runs/maskgit_mnist \
     --config.data.dir=../shared/data --config.objective.tokenizer_workdir=runs/vqvae_mnist
-The smoke variant runs on scikit-learn's 8x8 digits with the vqvae_mnist.py:smoke workdir.
+Variants: as ar_mnist.py's ("smoke", "cifar10", "cifar10_smoke").
 """
 
 from experiments.configs import ar_mnist, common
@@ -14,4 +14,4 @@ def get_config(variant: str = ""):
     c = ar_mnist.token_model_config(common.base_config(), "maskgit")
     ar_mnist.mnist_sizes(c)
     c.train.sample_every = 0
-    return common.with_variant(c, variant, "maskgit_mnist.py", smoke=ar_mnist.smoke)
+    return common.with_variant(c, variant, "maskgit_mnist.py", **ar_mnist.variants())

@@ -3,7 +3,9 @@ updates, dead-code restarts). The token models (ar_mnist.py, maskgit_mnist.py) t
 
 python -m experiments.main --config=experiments/configs/vqvae_mnist.py --workdir=runs/vqvae_mnist \
     --config.data.dir=../shared/data
-The smoke variant runs on scikit-learn's 8x8 digits (a 4x4 grid of 16 codes).
+Variants: "smoke" (scikit-learn's 8x8 digits, a 4x4 grid of 16 codes), "cifar10" (CIFAR-10 32x32
+-> an 8x8 grid from a 256-code codebook, minutes on 2 CPU cores) and "cifar10_smoke" (its tiny
+version on the CIFAR-10 test images).
 """
 
 from experiments.configs import common
@@ -33,4 +35,11 @@ def get_config(variant: str = ""):
     smoke = common.preset(common.smoke, data=dict(name="digits"),
                           model=dict(channel_mult=(1,), code_dim=4),  # 8 -> 4: a 4x4 grid
                           objective=dict(num_codes=16), train=dict(num_final_samples=0))
-    return common.with_variant(c, variant, "vqvae_mnist.py", smoke=smoke)
+    cifar10 = common.preset(data=dict(name="cifar10"),
+                            model=dict(channels=64, code_dim=32),  # 32 -> 16 -> 8: an 8x8 grid
+                            objective=dict(num_codes=256),
+                            train=dict(steps=300, ckpt_every=100))
+    cifar10_smoke = common.preset(cifar10, common.smoke, data=dict(split="test"), model=dict(code_dim=4),
+                                  objective=dict(num_codes=16), train=dict(num_final_samples=0))
+    return common.with_variant(c, variant, "vqvae_mnist.py", smoke=smoke, cifar10=cifar10,
+                               cifar10_smoke=cifar10_smoke)

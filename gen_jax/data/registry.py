@@ -7,6 +7,7 @@
 | cifar10 | <dir>/cifar10_jpeg/cifar10_jpeg.npz | [N, 32, 32, 3] | 50000 / 10000 |
 | emoji | <dir>/noto_emoji/noto_emoji64.npz, on white | [N, 64, 64, 3] | all 3786 / every 10th (379), a subset of train |
 | emoji32 | the same emoji, each 2x2 block averaged (a CPU-sized variant) | [N, 32, 32, 3] | as emoji |
+| mnist_mnistm, mnist_fashion | CycleGAN's unpaired pairs, two domains stacked in channels (data/unpaired.py) | [N, 28, 28, 6], [N, 28, 28, 2] | 10000 / 2000, 60000 / 10000 |
 | moving_mnist | clips generated from mnist (data/moving_mnist.py): 2 digits bouncing | [N, 16, 64, 64, 1] | 1000 / 200 clips |
 | moving_mnist_small | the CPU-sized variant: 1 digit | [N, 8, 32, 32, 1] | 6000 / 1000 clips |
 | moving_digits | digits' 8×8 images moving on 16×16 (no files) | [N, 4, 16, 16, 1] | 1000 / 200 clips |
@@ -177,6 +178,16 @@ def load_tfds(name: str, split: str = "train") -> ImageDataset:
                         None if label is None else int(label.num_classes), f"tfds:{name}", names)
 
 
+def _unpaired(name: str) -> Callable[..., ImageDataset]:
+    """The loader of CycleGAN's unpaired dataset `name` (gen_jax/data/unpaired.py, imported when
+    called: it builds on this module)."""
+    def load(data_dir: str | None = None, split: str = "train") -> ImageDataset:
+        from gen_jax.data.unpaired import PAIRS
+        return PAIRS[name][0](data_dir, split)
+
+    return load
+
+
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
 DATASETS: dict[str, Callable[..., ImageDataset]] = {
@@ -186,8 +197,8 @@ DATASETS: dict[str, Callable[..., ImageDataset]] = {
     "cifar10": load_cifar10,
     "emoji": load_emoji,
     "emoji32": load_emoji32,
-    "mnist_mnistm": lambda data_dir=None, split="train": __import__(  # CycleGAN's unpaired MNIST | MNIST-M
-        "gen_jax.data.mnist_m", fromlist=["load_mnist_mnistm"]).load_mnist_mnistm(data_dir, split),
+    "mnist_mnistm": _unpaired("mnist_mnistm"),    # CycleGAN's unpaired MNIST | MNIST-M
+    "mnist_fashion": _unpaired("mnist_fashion"),  # CycleGAN's unpaired MNIST | Fashion-MNIST
     "moving_mnist": moving_mnist.loader("standard"),
     "moving_mnist_small": moving_mnist.loader("small"),
     "moving_digits": moving_mnist.loader("digits"),

@@ -46,9 +46,11 @@ def make_optimizer(learning_rate: float, warmup_steps: int = 0, grad_clip: float
         raise ValueError(f"optim.learning_rate must be > 0, got {learning_rate}")
     if warmup_steps < 0:
         raise ValueError(f"optim.warmup_steps must be >= 0, got {warmup_steps}")
-    if decay_steps:
-        schedule = optax.warmup_cosine_decay_schedule(0.0, learning_rate, max(warmup_steps, 1),
+    if decay_steps and warmup_steps:
+        schedule = optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup_steps,
                                                       max(decay_steps, warmup_steps + 1))
+    elif decay_steps:  # no warm-up: the first step at the full rate (a 1-step warm-up would make it 0)
+        schedule = optax.cosine_decay_schedule(learning_rate, decay_steps)
     elif warmup_steps:
         schedule = optax.join_schedules(
             [optax.linear_schedule(0.0, learning_rate, warmup_steps),

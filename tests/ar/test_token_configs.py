@@ -1,5 +1,6 @@
 """The smoke configs train through experiments.train.run: the VQ-VAE tokenizer, then the raster
-and MaskGIT token models on its grid, and their samples decode to images."""
+and MaskGIT token models on its grid, and their samples decode to images; the same on CIFAR-10
+(the cifar10_smoke variants, 32x32 -> 8x8 tokens)."""
 
 import jax
 import numpy as np
@@ -67,3 +68,28 @@ def test_token_model_config_errors_name_the_field(tmp_path):
     c.objective.num_codes = 1
     with pytest.raises(ValueError, match="objective.num_codes"):
         build.validate(c)
+
+
+@pytest.fixture(scope="module")
+def cifar_tokenizer_dir(tmp_path_factory, shared_data):
+    if not (shared_data / "cifar10_jpeg").is_dir():
+        pytest.fail(f"CIFAR-10 not found under {shared_data}")
+    c = vqvae_mnist.get_config("cifar10_smoke")
+    c.data.dir = str(shared_data)
+    wd = tmp_path_factory.mktemp("vq_cifar10")
+    assert int(run(c, str(wd), progress=False).step) == 2
+    return str(wd)
+
+
+@pytest.mark.parametrize("config, family", [(ar_mnist, ar_family), (maskgit_mnist, maskgit_family)],
+                         ids=["ar", "maskgit"])
+def test_cifar10_token_model_smoke_trains_and_samples(cifar_tokenizer_dir, shared_data, tmp_path, config, family):
+    c = config.get_config("cifar10_smoke")
+    c.data.dir = str(shared_data)
+    c.objective.tokenizer_workdir = cifar_tokenizer_dir
+    assert int(run(c, str(tmp_path), progress=False).step) == 2
+    _, obj, restored, _ = load_objective_and_params(str(tmp_path))
+    assert obj.model.seq_len == 64 and obj.vqvae.token_shape == (8, 8)  # 32x32 -> an 8x8 grid
+    x = jax.jit(lambda p, k: obj.sample(p, k, 3, labels=np.array([3, 1, 4]), **family.sample_options(c)))(
+        restored.ema_params, jax.random.PRNGKey(0))
+    assert x.shape == (3, 32, 32, 3) and np.all(np.abs(np.asarray(x)) <= 1.0)

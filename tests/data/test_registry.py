@@ -89,7 +89,7 @@ def test_unknown_name_and_split_list_the_choices():
     with pytest.raises(ValueError, match=r"unknown split 'val'.*'train', 'test'"):
         load_dataset("digits", split="val")
     assert set(DATASETS) == {"digits", "mnist", "fashion_mnist", "cifar10", "emoji", "emoji32", "mnist_mnistm",
-                             "moving_mnist", "moving_mnist_small", "moving_digits"}
+                             "mnist_fashion", "moving_mnist", "moving_mnist_small", "moving_digits"}
 
 
 def test_resolve_data_dir_prefers_flag_then_env(monkeypatch):

@@ -1,5 +1,6 @@
 """CycleGAN: losses (zero cycle/identity for identity generators), LSGAN values, the history
-pool, one jitted step of the objective, and the smoke config on MNIST <-> MNIST-M."""
+pool, one jitted step of the objective, the two unpaired pairs, the smoke configs on MNIST <->
+MNIST-M and MNIST <-> Fashion-MNIST, and the benchmark's class matching."""
 
 import jax
 import jax.numpy as jnp
@@ -98,3 +99,49 @@ def test_mnist_m_blend_and_smoke_config(shared_data, tmp_path):
     c.data.dir = str(shared_data)
     state = run(c, str(tmp_path), progress=False)
     assert int(state.step) == 2
+
+
+def test_mnist_fashion_pair_is_deterministic_and_shaped(shared_data):
+    if not (shared_data / "mnist").is_dir() or not (shared_data / "fashion_mnist").is_dir():
+        pytest.fail(f"MNIST / Fashion-MNIST not found under {shared_data}")
+    from gen_jax.data import load_dataset
+    from gen_jax.data.unpaired import FASHION_SEEDS, domain_labels
+
+    d = str(shared_data)
+    ds, again = load_dataset("mnist_fashion", d, "test"), load_dataset("mnist_fashion", d, "test")
+    assert ds.images.shape == (10000, 28, 28, 2) and ds.images.dtype == np.float32 and ds.num_classes == 10
+    np.testing.assert_array_equal(ds.images, again.images)
+    mnist, fashion = load_dataset("mnist", d, "test"), load_dataset("fashion_mnist", d, "test")
+    perm = np.random.default_rng(FASHION_SEEDS["test"]).permutation(10000)
+    np.testing.assert_array_equal(ds.images[..., :1], mnist.images)
+    np.testing.assert_array_equal(ds.images[..., 1:], fashion.images[perm])
+    la, lb = domain_labels("mnist_fashion", d, "test")
+    np.testing.assert_array_equal(la, ds.labels)
+    np.testing.assert_array_equal(lb, fashion.labels[perm])
+    assert not np.array_equal(perm, np.arange(10000))  # B's rows are not in file order
+    assert load_dataset("mnist_fashion", d, "train").images.shape == (60000, 28, 28, 2)
+    with pytest.raises(ValueError, match="not an unpaired"):
+        domain_labels("mnist", d, "test")
+
+
+def test_fashion_smoke_config_trains_two_steps(shared_data, tmp_path):
+    if not (shared_data / "fashion_mnist").is_dir():
+        pytest.fail(f"Fashion-MNIST not found under {shared_data}")
+    from experiments.configs import cyclegan_mnist
+    from experiments.train import run
+
+    c = cyclegan_mnist.get_config("fashion_smoke")
+    c.data.dir = str(shared_data)
+    state = run(c, str(tmp_path), progress=False)
+    assert int(state.step) == 2 and state.pool["a"].shape[1:] == (28, 28, 1)
+
+
+def test_class_match_is_one_for_any_relabelling():
+    from experiments.bench_cyclegan import matched_accuracy
+
+    src = np.arange(100) % 10
+    assert matched_accuracy(src, (src * 3 + 1) % 10) == 1.0  # a permutation of the classes
+    assert matched_accuracy(src, np.zeros(100, int)) == 0.1  # everything to one class
+    pred = src.copy()
+    pred[:5] = 9  # five of the images of classes 0-4 go elsewhere
+    assert matched_accuracy(src, pred) == 0.95
