@@ -9,7 +9,7 @@ The dataset is the tokenizer's (MNIST; CIFAR-10 with the configs' cifar10 varian
 class-conditional with labels i % 10, temperature 1, no top-k/top-p and guidance 1 unless set by
 flags. FID etc. in the dataset's classifier feature space (gen_jax/metrics/weights:
 mnist_classifier, cifar10_classifier; as experiments.bench_vae), against --num_real random
-training images; "floor" is N real test images against the same reference. Seconds per sample:
+training images; "floor" is N random real test images against the same reference. Seconds per sample:
 the wall time of one jitted batch of --batch_size samples after a warm-up call (compilation
 excluded), divided by the batch size. Writes results.json, results.md (rewritten after every row)
 and a sample grid per row.
@@ -72,7 +72,8 @@ def main(argv):
     data_dir = _DATA_DIR.value or c_tok.data.dir or None
     net = load_feature_net(c_tok.data.name)
     ref, _ = bc.training_reference(net, c_tok.data.name, data_dir, _NUM.value, _NUM_REAL.value)
-    test = bc.real_images(c_tok.data.name, data_dir, "test", _NUM.value, seed=None)
+    # a random subset: the CIFAR-10 copy is sorted by class, so its first N test images are one class
+    test = bc.real_images(c_tok.data.name, data_dir, "test", _NUM.value, seed=0)
     floor = bc.fid_to(net, test, ref)
     rows = []
     opts = dict(guidance=_GUIDANCE.value, temperature=_TEMP.value, top_k=_TOP_K.value, top_p=_TOP_P.value)
