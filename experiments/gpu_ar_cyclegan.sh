@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CycleGAN on MNIST <-> Fashion-MNIST and the token models (VQ-VAE tokenizer, raster AR, MaskGIT)
 # on CIFAR-10: train each at an accelerator size, then measure them (experiments.bench_cyclegan,
-# experiments.bench_ar), within about 3 minutes of wall time on one GPU, compilation included.
+# experiments.bench_ar), sized for about 3 minutes of wall time on one GPU, compilation included (an estimate).
 #
 #   bash experiments/gpu_ar_cyclegan.sh OUT_DIR
 #
