@@ -30,19 +30,24 @@ from absl import app, flags
 
 from experiments import bench_common as bc
 
-_RUN_DIR = flags.DEFINE_string("run_dir", None, "Folder of the three training workdirs (resumed if present).")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory holding cifar10_jpeg/.")
-_OUT = flags.DEFINE_string("out", "runs/bench_cascade", "Output folder for JSON, Markdown, pictures.")
-_STEPS = flags.DEFINE_integer("steps", 4000, "Training steps of the base and of the SR model (single: 2x).")
-_BATCH = flags.DEFINE_integer("batch_size", 128, "Training batch.")
-_CHANNELS = flags.DEFINE_integer("channels", 64, "U-Net base channels (all three networks).")
-_LOWRES = flags.DEFINE_integer("lowres", 16, "Side of the base model's images / the SR input (8 or 16).")
-_NUM = flags.DEFINE_integer("num", 5000, "Generated samples and test images to evaluate.")
-_SAMPLE_STEPS = flags.DEFINE_integer("sample_steps", 50, "DDIM steps per stage.")
-_AUG = flags.DEFINE_list("aug_levels", ["0", "0.1", "0.2"], "SR noise-augmentation levels of the cascade.")
-_CHUNK = flags.DEFINE_integer("chunk", 500, "Sampling batch.")
-_SPC = flags.DEFINE_integer("steps_per_call", 10, "Training steps per dispatch (lax.scan).")
-_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the FID reference.")
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other benches that define flags of the same names."""
+    global _RUN_DIR, _DATA_DIR, _OUT, _STEPS, _BATCH, _CHANNELS, _LOWRES, _NUM, _SAMPLE_STEPS, _AUG
+    global _CHUNK, _SPC, _NUM_REAL
+    _RUN_DIR = flags.DEFINE_string("run_dir", None, "Folder of the three training workdirs (resumed if present).")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory holding cifar10_jpeg/.")
+    _OUT = flags.DEFINE_string("out", "runs/bench_cascade", "Output folder for JSON, Markdown, pictures.")
+    _STEPS = flags.DEFINE_integer("steps", 4000, "Training steps of the base and of the SR model (single: 2x).")
+    _BATCH = flags.DEFINE_integer("batch_size", 128, "Training batch.")
+    _CHANNELS = flags.DEFINE_integer("channels", 64, "U-Net base channels (all three networks).")
+    _LOWRES = flags.DEFINE_integer("lowres", 16, "Side of the base model's images / the SR input (8 or 16).")
+    _NUM = flags.DEFINE_integer("num", 5000, "Generated samples and test images to evaluate.")
+    _SAMPLE_STEPS = flags.DEFINE_integer("sample_steps", 50, "DDIM steps per stage.")
+    _AUG = flags.DEFINE_list("aug_levels", ["0", "0.1", "0.2"], "SR noise-augmentation levels of the cascade.")
+    _CHUNK = flags.DEFINE_integer("chunk", 500, "Sampling batch.")
+    _SPC = flags.DEFINE_integer("steps_per_call", 10, "Training steps per dispatch (lax.scan).")
+    _NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the FID reference.")
 
 
 def configs(steps: int, batch: int, channels: int, lowres: int):
@@ -237,5 +242,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["run_dir"])
     app.run(main)

@@ -39,11 +39,15 @@ from gen_jax.metrics.feature_nets import FeatureNet, load_feature_net, predict_l
 from gen_jax.nn.classifier import MNISTClassifier
 from gen_jax.utils.images import save_grid, to_uint8
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a cyclegan run on an unpaired dataset.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
-_NUM = flags.DEFINE_integer("num", 1000, "Test images per direction.")
-_CLF_STEPS = flags.DEFINE_integer("clf_steps", 400, "Training steps of the classifiers trained here.")
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_cyclegan", "Output directory.")
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other benches that define flags of the same names."""
+    global _WORKDIR, _DATA_DIR, _NUM, _CLF_STEPS, _OUT
+    _WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a cyclegan run on an unpaired dataset.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+    _NUM = flags.DEFINE_integer("num", 1000, "Test images per direction.")
+    _CLF_STEPS = flags.DEFINE_integer("clf_steps", 400, "Training steps of the classifiers trained here.")
+    _OUT = flags.DEFINE_string("out_dir", "runs/bench_cyclegan", "Output directory.")
 
 # Per dataset: the domains' names, the classifier of each (a shipped feature net by name, or None:
 # trained here on that domain's training images) and whether the classes mean the same in both.
@@ -177,5 +181,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["workdir"])
     app.run(main)
