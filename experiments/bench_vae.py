@@ -51,7 +51,7 @@ def markdown(rows, meta) -> str:
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    nums = sorted(int(n) for n in _NUM.value)
+    nums = sorted({int(n) for n in _NUM.value})
     if nums[0] <= 3:
         raise app.UsageError(f"--num values must be > 3 (k-NN precision/recall), got {nums}")
     os.makedirs(_OUT.value, exist_ok=True)

@@ -13,9 +13,9 @@ def test_markdown_has_a_column_per_model_and_network():
             "feature_net": "a, b", "feature_nets": ["mnist", "mnist_v1"], "floor_fid": 1.5,
             "floor_fid_mnist_v1": 0.5}
     lines = bench_rf.markdown(res, meta).split("\n")
-    assert lines[0] == ("| Euler steps (NFE) | 1-RF, logit-normal t (mnist) | 1-RF, logit-normal t (mnist_v1) "
-                        "| 2-RF (reflow of 1-RF logit-normal) (mnist) | 2-RF (reflow of 1-RF logit-normal) "
-                        "(mnist_v1) |")
+    assert lines[0] == ("| Euler steps (NFE) | 1-RF, logit-normal t (mnist) | 1-RF, logit-normal t "
+                        "(mnist_v1) | 2-RF (reflow of 1-RF logit-normal) (mnist) | 2-RF (reflow of "
+                        "1-RF logit-normal) (mnist_v1) |")
     assert lines[2:4] == ["| 1 | 200.00 | 90.00 | 50.00 | 20.00 |", "| 2 | 40.00 | 30.00 | – | – |"]
     assert "1.50 (mnist), 0.50 (mnist_v1)" in lines[-2]
     one = bench_rf.markdown({k: v for k, v in res.items() if "fid_" not in k},
