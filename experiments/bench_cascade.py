@@ -74,9 +74,11 @@ def configs(steps: int, batch: int, channels: int, lowres: int):
     return diffusion(steps), sr, diffusion(2 * steps)
 
 
-def _box(images: np.ndarray, size: int) -> np.ndarray:
-    b, h, w, c = images.shape
-    return images.reshape(b, size, h // size, size, w // size, c).mean(axis=(2, 4)).astype(np.float32)
+def _lowres(images: np.ndarray, size: int) -> np.ndarray:
+    """The SR objective's low-resolution view (gen_jax.data.lowres.downsample) as a host array."""
+    from gen_jax.data.lowres import downsample
+
+    return np.asarray(downsample(jnp.asarray(images), size))
 
 
 def _train(c, images, labels, workdir):
@@ -138,7 +140,7 @@ def run(out: str) -> dict:
            "process": "ddpm_cosine, eps", "train_seconds": {}, "sample_seconds": {}}
 
     models = {}
-    for name, c, x in (("base", base_c, _box(images, L)), ("sr", sr_c, images), ("single", single_c, images)):
+    for name, c, x in (("base", base_c, _lowres(images, L)), ("sr", sr_c, images), ("single", single_c, images)):
         obj, state, secs = _train(c, x, labels, os.path.join(_RUN_DIR.value, name))
         models[name] = (obj, state.ema_params)
         res["train_seconds"][name] = round(secs, 1)
@@ -158,7 +160,7 @@ def run(out: str) -> dict:
 
     # --- SR of test images against bicubic ---------------------------------------------------
     sr, sr_params = models["sr"]
-    low_test = _box(test, L)
+    low_test = _lowres(test, L)
     key = jax.random.PRNGKey(0)
     sr_fn = jax.jit(lambda p, k, z, s: sr.sample(p, k, sampler="ddim", num_steps=T, lowres=z, aug_level=s))
 

@@ -2,11 +2,8 @@
 
 import json
 
-import jax.numpy as jnp
-import numpy as np
-
 from experiments import build
-from experiments.bench_cascade import _box, _steady_speed, configs
+from experiments.bench_cascade import _steady_speed, configs
 
 
 def test_configs_share_the_network_and_split_the_budget():
@@ -20,14 +17,6 @@ def test_configs_share_the_network_and_split_the_budget():
     assert (base.train.steps, sr.train.steps, single.train.steps) == (30, 30, 60)
     assert sr.objective.name == "sr" and sr.objective.lowres_size == 16
     assert base.model.class_conditional and single.model.class_conditional
-
-
-def test_base_images_are_the_sr_models_lowres_view():
-    from gen_jax.data.lowres import downsample
-
-    x = np.random.default_rng(0).uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
-    np.testing.assert_allclose(_box(x, 16), np.asarray(downsample(jnp.asarray(x), 16)), atol=1e-6)
-    np.testing.assert_allclose(_box(x, 8), np.asarray(downsample(jnp.asarray(x), 8)), atol=1e-6)
 
 
 def test_steady_speed_leaves_out_the_first_interval(tmp_path):
