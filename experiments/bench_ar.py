@@ -11,7 +11,9 @@ flags. FID etc. in the dataset's classifier feature space (gen_jax/metrics/weigh
 mnist_classifier, cifar10_classifier; as experiments.bench_vae), against --num_real random
 training images; "floor" is N random real test images against the same reference. Seconds per sample:
 the wall time of one jitted batch of --batch_size samples after a warm-up call (compilation
-excluded), divided by the batch size. Writes results.json, results.md (rewritten after every row)
+excluded), divided by the batch size. --feature_nets=mnist,mnist_v1 scores the same samples in
+several networks (the first gives the usual keys; every other one fid_NAME and floor_fid_NAME, as
+the other benches). Writes results.json, results.md (rewritten after every row)
 and a sample grid per row.
 """
 
@@ -35,7 +37,7 @@ _AR = flags.DEFINE_string("ar", "", "Workdir of an 'ar' run (optional).")
 _MASKGIT = flags.DEFINE_string("maskgit", "", "Workdir of a 'maskgit' run (optional).")
 _STEPS = flags.DEFINE_list("maskgit_steps", ["8", "16", "all"], "MaskGIT decoding steps ('all': one per token).")
 _NUM = flags.DEFINE_integer("num", 1000, "Samples per row (and test images for the tokenizer).")
-_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics.")
+_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics (0: all).")
 _BATCH = flags.DEFINE_integer("batch_size", 250, "Samples per jitted call.")
 _TEMP = flags.DEFINE_float("temperature", 1.0, "Sampling temperature.")
 _TOP_K = flags.DEFINE_integer("top_k", 0, "Top-k (0: off).")
@@ -44,6 +46,7 @@ _GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance weight
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the runs' config).")
 _OUT = flags.DEFINE_string("out_dir", "runs/bench_ar", "Output directory.")
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+_NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
 
 
 def timed_batches(fn, params, num: int, batch: int, seed: int):
@@ -65,36 +68,39 @@ def timed_batches(fn, params, num: int, batch: int, seed: int):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from gen_jax.metrics.feature_nets import load_feature_net
-
     os.makedirs(_OUT.value, exist_ok=True)
     c_tok, tok, tok_state, _ = load_objective_and_params(_TOK.value)
     data_dir = _DATA_DIR.value or c_tok.data.dir or None
-    net = load_feature_net(c_tok.data.name)
-    ref, _ = bc.training_reference(net, c_tok.data.name, data_dir, _NUM.value, _NUM_REAL.value)
+    nets = bc.feature_nets(c_tok.data.name, _NETS.value)  # the first gives fid, precision, ...
+    net = next(iter(nets.values()))
+    refs, num_real = bc.references(nets, c_tok.data.name, data_dir, _NUM.value, _NUM_REAL.value)
+    ref = next(iter(refs.values()))
     # a random subset: the CIFAR-10 copy is sorted by class, so its first N test images are one class
     test = bc.real_images(c_tok.data.name, data_dir, "test", _NUM.value, seed=0)
     floor = bc.fid_to(net, test, ref)
+    floors = {"floor_fid": floor, **bc.extra_fids(nets, test, refs, "floor_")}
     rows = []
     opts = dict(guidance=_GUIDANCE.value, temperature=_TEMP.value, top_k=_TOP_K.value, top_p=_TOP_P.value)
-    meta = {"num_real": _NUM_REAL.value, "floor_fid": floor, "feature_net": net.name, "seed": _SEED.value,
-            "sampling": opts, "batch_size": _BATCH.value, **bc.run_info()}
+    meta = {"num_real": num_real, **floors, "feature_net": net.name, "feature_nets": bc.net_names(nets),
+            "seed": _SEED.value, "sampling": opts, "batch_size": _BATCH.value, **bc.run_info()}
 
     def write(echo: bool = False):
         """results.json and results.md of the rows so far (after every row: a run stopped by a
         time limit keeps what it measured)."""
         table = bc.markdown_table(rows, [
             ("model", "model"), ("training steps", "step"), ("decoding steps", "steps"), ("N", "num"),
-            ("FID", "fid", "{:.2f}"), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
+            *bc.fid_columns(nets), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
             ("class entropy", "class_entropy", "{:.3f}"), ("s / sample", "sec_per_sample", "{:.4f}"),
             ("PSNR (dB)", "psnr", "{:.2f}")])
-        md = table + (f"\n\nFID floor (N real test images vs the reference): {floor:.2f}. Features: "
-                      f"{net.name}; reference: {_NUM_REAL.value} random training images; sampling "
+        floor_text = ", ".join(f"{floors[k]:.2f} ({name})" for k, name in
+                               zip(["floor_fid", *(f"floor_{k}" for k in bc.extra_fid_keys(nets))], nets))
+        md = table + (f"\n\nFID floor (N real test images vs the reference): {floor_text}. Features: "
+                      f"{bc.net_names(nets)}; reference: {num_real} random training images; sampling "
                       f"{opts}; batch {_BATCH.value}; hardware: {meta['hardware']}.\n")
         bc.write_results(_OUT.value, "results", {"meta": meta, "rows": rows}, md, echo=echo)
 
     def add(name, images, extra):
-        m = bc.scores(net, images, ref)
+        m = {**bc.scores(net, images, ref), **bc.extra_fids(nets, images, refs)}
         rows.append({"model": name, "num": len(images), **extra, **m})
         slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
         save_grid(os.path.join(_OUT.value, f"{slug}.png"), images[:100], ncols=10)
