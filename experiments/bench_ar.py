@@ -32,21 +32,28 @@ from experiments import bench_common as bc
 from experiments.sampling import load_objective_and_params
 from gen_jax.utils.images import save_grid, to_uint8
 
-_TOK = flags.DEFINE_string("tokenizer", None, "Workdir of a vqvae run.")
-_AR = flags.DEFINE_string("ar", "", "Workdir of an 'ar' run (optional).")
-_MASKGIT = flags.DEFINE_string("maskgit", "", "Workdir of a 'maskgit' run (optional).")
-_STEPS = flags.DEFINE_list("maskgit_steps", ["8", "16", "all"], "MaskGIT decoding steps ('all': one per token).")
-_NUM = flags.DEFINE_integer("num", 1000, "Samples per row (and test images for the tokenizer).")
-_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics (0: all).")
-_BATCH = flags.DEFINE_integer("batch_size", 250, "Samples per jitted call.")
-_TEMP = flags.DEFINE_float("temperature", 1.0, "Sampling temperature.")
-_TOP_K = flags.DEFINE_integer("top_k", 0, "Top-k (0: off).")
-_TOP_P = flags.DEFINE_float("top_p", 1.0, "Top-p (1: off).")
-_GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance weight on logits.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the runs' config).")
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_ar", "Output directory.")
-_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
-_NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _TOK, _AR, _MASKGIT, _STEPS, _NUM, _NUM_REAL, _BATCH, _TEMP, _TOP_K, _TOP_P, _GUIDANCE
+    global _DATA_DIR, _OUT, _SEED, _NETS
+    _TOK = flags.DEFINE_string("tokenizer", None, "Workdir of a vqvae run.")
+    _AR = flags.DEFINE_string("ar", "", "Workdir of an 'ar' run (optional).")
+    _MASKGIT = flags.DEFINE_string("maskgit", "", "Workdir of a 'maskgit' run (optional).")
+    _STEPS = flags.DEFINE_list("maskgit_steps", ["8", "16", "all"],
+                               "MaskGIT decoding steps ('all': one per token).")
+    _NUM = flags.DEFINE_integer("num", 1000, "Samples per row (and test images for the tokenizer).")
+    _NUM_REAL = flags.DEFINE_integer("num_real", 10000,
+                                     "Training images of the reference statistics (0: all).")
+    _BATCH = flags.DEFINE_integer("batch_size", 250, "Samples per jitted call.")
+    _TEMP = flags.DEFINE_float("temperature", 1.0, "Sampling temperature.")
+    _TOP_K = flags.DEFINE_integer("top_k", 0, "Top-k (0: off).")
+    _TOP_P = flags.DEFINE_float("top_p", 1.0, "Top-p (1: off).")
+    _GUIDANCE = flags.DEFINE_float("guidance", 1.0, "Classifier-free guidance weight on logits.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the runs' config).")
+    _OUT = flags.DEFINE_string("out_dir", "runs/bench_ar", "Output directory.")
+    _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+    _NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
 
 
 def timed_batches(fn, params, num: int, batch: int, seed: int):
@@ -143,5 +150,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["tokenizer"])
     app.run(main)

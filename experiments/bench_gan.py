@@ -62,36 +62,42 @@ __all__ = ["CONFIGS", "COLLAPSE_RUNS", "OBJECTIVE_LOSSES", "STABILITY_MODELS", "
            "objective_curves", "objective_markdown", "objective_trick", "speed", "speed_markdown",
            "stability", "stability_markdown", "summarize", "targets", "targets_markdown"]
 
-_MODE = flags.DEFINE_enum("mode", None, ["objective", "collapse", "speed", "stability", "targets"],
-                          "What to measure.")
-_DATASET = flags.DEFINE_enum("dataset", "mnist", list(DATASETS), "objective, collapse, stability, "
-                             "targets: training data and feature network (its classifier).")
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_gan", "Directory for workdirs and results.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the configs').")
-_VARIANT = flags.DEFINE_enum("variant", "", ["", "smoke"], "Config variant (smoke: tiny, for tests).")
-_STEPS = flags.DEFINE_integer("steps", None, "Training steps per run (default: objective 100, "
-                              "collapse 800, stability/targets the configs' own train.steps).")
-_MODEL_STEPS = flags.DEFINE_list("model_steps", [], "stability, targets: MODEL:STEPS overrides of "
-                                 "--steps, e.g. wgan_gp:1000,ddpm:3000.")
-_LOG_EVERY = flags.DEFINE_integer("log_every", 2, "objective: steps between logged gradient norms.")
-_MODELS = flags.DEFINE_list("models", None, "stability, targets: models (default: stability "
-                            "dcgan,wgan_gp,ddpm; targets dcgan,wgan_gp,stylegan2).")
-_EVAL_EVERY = flags.DEFINE_integer("eval_every", 100, "collapse: steps between evaluations.")
-_EVAL_SAMPLES = flags.DEFINE_integer("eval_samples", 1000, "collapse: samples per evaluation.")
-_SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "stability: training seeds.")
-_NUM = flags.DEFINE_integer("num", 10000, "stability, targets: samples for the final FID.")
-_DDPM_NUM = flags.DEFINE_integer("ddpm_num", 0, "stability, targets: samples for the DDPM's final "
-                                 "FID (0: --num).")
-_NUM_REAL = flags.DEFINE_integer("num_real", 0, "stability: training images in the FID reference "
-                                 "(0: all).")
-_CHANNELS = flags.DEFINE_integer("channels", 0, "model.channels (and model.d_channels where a "
-                                  "config sets it) of every trained run (0: the configs' own); a "
-                                  "smaller width for a quick look.")
-_BATCH = flags.DEFINE_integer("batch_size", 64, "speed: images per sampling call.")
-_REPEATS = flags.DEFINE_integer("repeats", 3, "speed: timed calls per row (median).")
-_NETS = flags.DEFINE_list("feature_nets", [], "stability, targets: " + bc.FEATURE_NETS_HELP)
-_DIFFUSION = flags.DEFINE_list("diffusion", ["ddpm:1000", "ddim:10"], "speed: SAMPLER:STEPS rows "
-                               "for the DDPM U-Net.")
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _MODE, _DATASET, _OUT, _DATA_DIR, _VARIANT, _STEPS, _MODEL_STEPS, _LOG_EVERY, _MODELS
+    global _EVAL_EVERY, _EVAL_SAMPLES, _SEEDS, _NUM, _DDPM_NUM, _NUM_REAL, _CHANNELS, _BATCH
+    global _REPEATS, _NETS, _DIFFUSION
+    _MODE = flags.DEFINE_enum("mode", None, ["objective", "collapse", "speed", "stability", "targets"],
+                              "What to measure.")
+    _DATASET = flags.DEFINE_enum("dataset", "mnist", list(DATASETS), "objective, collapse, stability, "
+                                 "targets: training data and feature network (its classifier).")
+    _OUT = flags.DEFINE_string("out_dir", "runs/bench_gan", "Directory for workdirs and results.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the configs').")
+    _VARIANT = flags.DEFINE_enum("variant", "", ["", "smoke"], "Config variant (smoke: tiny, for tests).")
+    _STEPS = flags.DEFINE_integer("steps", None, "Training steps per run (default: objective 100, "
+                                  "collapse 800, stability/targets the configs' own train.steps).")
+    _MODEL_STEPS = flags.DEFINE_list("model_steps", [], "stability, targets: MODEL:STEPS overrides of "
+                                     "--steps, e.g. wgan_gp:1000,ddpm:3000.")
+    _LOG_EVERY = flags.DEFINE_integer("log_every", 2, "objective: steps between logged gradient norms.")
+    _MODELS = flags.DEFINE_list("models", None, "stability, targets: models (default: stability "
+                                "dcgan,wgan_gp,ddpm; targets dcgan,wgan_gp,stylegan2).")
+    _EVAL_EVERY = flags.DEFINE_integer("eval_every", 100, "collapse: steps between evaluations.")
+    _EVAL_SAMPLES = flags.DEFINE_integer("eval_samples", 1000, "collapse: samples per evaluation.")
+    _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "stability: training seeds.")
+    _NUM = flags.DEFINE_integer("num", 10000, "stability, targets: samples for the final FID.")
+    _DDPM_NUM = flags.DEFINE_integer("ddpm_num", 0, "stability, targets: samples for the DDPM's final "
+                                     "FID (0: --num).")
+    _NUM_REAL = flags.DEFINE_integer("num_real", 0, "stability: training images in the FID reference "
+                                     "(0: all).")
+    _CHANNELS = flags.DEFINE_integer("channels", 0, "model.channels (and model.d_channels where a "
+                                      "config sets it) of every trained run (0: the configs' own); a "
+                                      "smaller width for a quick look.")
+    _BATCH = flags.DEFINE_integer("batch_size", 64, "speed: images per sampling call.")
+    _REPEATS = flags.DEFINE_integer("repeats", 3, "speed: timed calls per row (median).")
+    _NETS = flags.DEFINE_list("feature_nets", [], "stability, targets: " + bc.FEATURE_NETS_HELP)
+    _DIFFUSION = flags.DEFINE_list("diffusion", ["ddpm:1000", "ddim:10"], "speed: SAMPLER:STEPS rows "
+                                   "for the DDPM U-Net.")
 
 
 def _model_steps(specs) -> dict:
@@ -140,5 +146,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["mode"])
     app.run(main)

@@ -46,22 +46,27 @@ from experiments.ldm_cost import _cost_rows, cost_markdown, denoiser_cost, fresh
 from gen_jax.metrics.reconstruction import psnr
 from gen_jax.utils.images import save_grid, to_uint8
 
-_LDM = flags.DEFINE_string("ldm_workdir", None, "Trained latent_diffusion workdir (its config names "
-                           "the autoencoder workdir).")
-_NUM = flags.DEFINE_integer("num", 500, "Test images reconstructed / samples drawn.")
-_STEPS = flags.DEFINE_integer("steps", 20, "DDIM steps of the timed sampler and of the samples.")
-_FLOPS_STEPS = flags.DEFINE_integer("flops_steps", 4, "DDIM steps of the unrolled sampler whose "
-                                    "FLOPs XLA counts.")
-_BATCH = flags.DEFINE_integer("batch_size", 8, "Batch of the FLOP counts and timings.")
-_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls (median).")
-_SAMPLE_FID = flags.DEFINE_bool("sample_fid", True, "Also score --num LDM samples.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_ldm", "Output directory.")
-_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics "
-                                 "(0: the whole split).")
-_COST_ONLY = flags.DEFINE_bool("cost_only", False, "Only the latent-vs-pixel cost, with freshly "
-                               "initialised networks of configs/ldm_cifar10.py and "
-                               "autoencoder_cifar10.py (no workdir needed).")
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _LDM, _NUM, _STEPS, _FLOPS_STEPS, _BATCH, _REPEATS, _SAMPLE_FID, _DATA_DIR, _OUT
+    global _NUM_REAL, _COST_ONLY
+    _LDM = flags.DEFINE_string("ldm_workdir", None, "Trained latent_diffusion workdir (its config names "
+                               "the autoencoder workdir).")
+    _NUM = flags.DEFINE_integer("num", 500, "Test images reconstructed / samples drawn.")
+    _STEPS = flags.DEFINE_integer("steps", 20, "DDIM steps of the timed sampler and of the samples.")
+    _FLOPS_STEPS = flags.DEFINE_integer("flops_steps", 4, "DDIM steps of the unrolled sampler whose "
+                                        "FLOPs XLA counts.")
+    _BATCH = flags.DEFINE_integer("batch_size", 8, "Batch of the FLOP counts and timings.")
+    _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls (median).")
+    _SAMPLE_FID = flags.DEFINE_bool("sample_fid", True, "Also score --num LDM samples.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+    _OUT = flags.DEFINE_string("out_dir", "runs/bench_ldm", "Output directory.")
+    _NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics "
+                                     "(0: the whole split).")
+    _COST_ONLY = flags.DEFINE_bool("cost_only", False, "Only the latent-vs-pixel cost, with freshly "
+                                   "initialised networks of configs/ldm_cifar10.py and "
+                                   "autoencoder_cifar10.py (no workdir needed).")
 
 
 def markdown(res) -> str:
@@ -153,4 +158,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -30,23 +30,27 @@ from gen_jax.metrics import class_coverage, kernel_inception_distance, prdc
 from gen_jax.metrics.frechet import frechet_distance
 from gen_jax.train import sharding
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Trained workdir (experiments.main).")
-_SAMPLERS = flags.DEFINE_list("samplers", ["ddpm", "ddim"], "Samplers: ddpm, ddim, ddim:eta=X.")
-_NFE = flags.DEFINE_list("nfe", ["5", "10", "20", "50", "100", "250", "1000"], "Step counts.")
-_DDPM_NFE = flags.DEFINE_list("ddpm_nfe", None, "Step counts for ddpm (default: --nfe).")
-_GUIDANCE = flags.DEFINE_list("guidance", ["1"], "CFG scales w (conditional models): 0 "
-                               "unconditional, 1 conditional, >1 guided.")
-_NUM = flags.DEFINE_integer("num", 10000, "Samples per cell.")
-_BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call.")
-_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed (sample i uses fold_in(seed, i)).")
-_SPACING = flags.DEFINE_string("spacing", "trailing", "Timestep spacing.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
-_OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/bench_samplers).")
-_NUM_REAL = flags.DEFINE_integer("num_real", None, "Training images for the reference statistics "
-                                 "(default: the whole training split).")
-_SAVE = flags.DEFINE_bool("save_samples", False, "Also save each cell's samples as .npz.")
-_NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
-flags.mark_flags_as_required(["workdir"])
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _WORKDIR, _SAMPLERS, _NFE, _DDPM_NFE, _GUIDANCE, _NUM, _BATCH, _SEED, _SPACING
+    global _DATA_DIR, _OUT, _NUM_REAL, _SAVE, _NETS
+    _WORKDIR = flags.DEFINE_string("workdir", None, "Trained workdir (experiments.main).")
+    _SAMPLERS = flags.DEFINE_list("samplers", ["ddpm", "ddim"], "Samplers: ddpm, ddim, ddim:eta=X.")
+    _NFE = flags.DEFINE_list("nfe", ["5", "10", "20", "50", "100", "250", "1000"], "Step counts.")
+    _DDPM_NFE = flags.DEFINE_list("ddpm_nfe", None, "Step counts for ddpm (default: --nfe).")
+    _GUIDANCE = flags.DEFINE_list("guidance", ["1"], "CFG scales w (conditional models): 0 "
+                                   "unconditional, 1 conditional, >1 guided.")
+    _NUM = flags.DEFINE_integer("num", 10000, "Samples per cell.")
+    _BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call.")
+    _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed (sample i uses fold_in(seed, i)).")
+    _SPACING = flags.DEFINE_string("spacing", "trailing", "Timestep spacing.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+    _OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/bench_samplers).")
+    _NUM_REAL = flags.DEFINE_integer("num_real", None, "Training images for the reference statistics "
+                                     "(default: the whole training split).")
+    _SAVE = flags.DEFINE_bool("save_samples", False, "Also save each cell's samples as .npz.")
+    _NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
 
 
 def parse_sampler(spec: str):
@@ -229,4 +233,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
+    flags.mark_flags_as_required(["workdir"])
     app.run(main)

@@ -21,15 +21,19 @@ from absl import app, flags
 
 from experiments import bench_common as bc
 
-_TASK = flags.DEFINE_enum("task", "sr", ["sr", "video"], "What to measure.")
-_WORKDIR = flags.DEFINE_string("run_dir", None, "Training workdir (resumed if present).")
-_STEPS = flags.DEFINE_integer("steps", 400, "Training steps.")
-_BATCH = flags.DEFINE_integer("batch_size", 32, "Training batch (clips for video).")
-_CHANNELS = flags.DEFINE_integer("channels", 16, "U-Net base channels.")
-_NUM = flags.DEFINE_integer("num", 500, "Test images (SR) or generated clips (video) to evaluate.")
-_SAMPLE_STEPS = flags.DEFINE_integer("sample_steps", 20, "DDIM steps at evaluation.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory.")
-_OUT = flags.DEFINE_string("out", "runs/bench_sr_video", "Output folder for JSON, Markdown, pictures.")
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _TASK, _WORKDIR, _STEPS, _BATCH, _CHANNELS, _NUM, _SAMPLE_STEPS, _DATA_DIR, _OUT
+    _TASK = flags.DEFINE_enum("task", "sr", ["sr", "video"], "What to measure.")
+    _WORKDIR = flags.DEFINE_string("run_dir", None, "Training workdir (resumed if present).")
+    _STEPS = flags.DEFINE_integer("steps", 400, "Training steps.")
+    _BATCH = flags.DEFINE_integer("batch_size", 32, "Training batch (clips for video).")
+    _CHANNELS = flags.DEFINE_integer("channels", 16, "U-Net base channels.")
+    _NUM = flags.DEFINE_integer("num", 500, "Test images (SR) or generated clips (video) to evaluate.")
+    _SAMPLE_STEPS = flags.DEFINE_integer("sample_steps", 20, "DDIM steps at evaluation.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory.")
+    _OUT = flags.DEFINE_string("out", "runs/bench_sr_video", "Output folder for JSON, Markdown, pictures.")
 
 
 def _train(c, workdir):
@@ -166,5 +170,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["run_dir"])
     app.run(main)

@@ -40,22 +40,26 @@ from gen_jax.metrics.frechet import frechet_distance
 from gen_jax.metrics.retrieval import RetrievalJudge
 from gen_jax.utils.images import save_grid
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Trained text-to-image CIFAR-10 workdir.")
-_GUIDANCE = flags.DEFINE_list("guidance", ["0", "1", "2", "4", "8"], "CFG scales w.")
-_PER_CLASS = flags.DEFINE_integer("per_class", 50, "Samples per class prompt and scale.")
-_TEMPLATE = flags.DEFINE_string("template", None, "Prompt template (default: 'a photo of a {}' for "
-                                 "cifar10, 'a {}' for digits).")
-_STEPS = flags.DEFINE_integer("steps", None, "Sampler steps (default: the run's sampler.num_steps).")
-_SAMPLER = flags.DEFINE_string("sampler", None, "Sampler (default: the run's sampler.name).")
-_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
-_BATCH = flags.DEFINE_integer("batch_size", 250, "Samples per device call.")
-_NUM_REAL = flags.DEFINE_integer("num_real", 2000, "CIFAR-10 test images for the FID reference.")
-_GRID_COLS = flags.DEFINE_integer("grid_cols", 2, "Samples per class and scale in the grid.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
-_PROMPTS = flags.DEFINE_multi_string("prompts", None, "Emoji runs: the emoji names to prompt "
-                                     "(default: the run's text.preview_prompts).")
-_OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/bench_text).")
-flags.mark_flags_as_required(["workdir"])
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _WORKDIR, _GUIDANCE, _PER_CLASS, _TEMPLATE, _STEPS, _SAMPLER, _SEED, _BATCH, _NUM_REAL
+    global _GRID_COLS, _DATA_DIR, _PROMPTS, _OUT
+    _WORKDIR = flags.DEFINE_string("workdir", None, "Trained text-to-image CIFAR-10 workdir.")
+    _GUIDANCE = flags.DEFINE_list("guidance", ["0", "1", "2", "4", "8"], "CFG scales w.")
+    _PER_CLASS = flags.DEFINE_integer("per_class", 50, "Samples per class prompt and scale.")
+    _TEMPLATE = flags.DEFINE_string("template", None, "Prompt template (default: 'a photo of a {}' for "
+                                     "cifar10, 'a {}' for digits).")
+    _STEPS = flags.DEFINE_integer("steps", None, "Sampler steps (default: the run's sampler.num_steps).")
+    _SAMPLER = flags.DEFINE_string("sampler", None, "Sampler (default: the run's sampler.name).")
+    _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+    _BATCH = flags.DEFINE_integer("batch_size", 250, "Samples per device call.")
+    _NUM_REAL = flags.DEFINE_integer("num_real", 2000, "CIFAR-10 test images for the FID reference.")
+    _GRID_COLS = flags.DEFINE_integer("grid_cols", 2, "Samples per class and scale in the grid.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+    _PROMPTS = flags.DEFINE_multi_string("prompts", None, "Emoji runs: the emoji names to prompt "
+                                         "(default: the run's text.preview_prompts).")
+    _OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/bench_text).")
 
 
 def as_mnist(images):
@@ -194,4 +198,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
+    flags.mark_flags_as_required(["workdir"])
     app.run(main)

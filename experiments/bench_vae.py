@@ -23,15 +23,18 @@ from experiments import bench_common as bc
 from experiments import sampling as sample_lib
 from gen_jax.utils.images import save_grid
 
-_WORKDIRS = flags.DEFINE_list("workdirs", None, "Trained VAE workdirs (objective 'vae').")
-_NUM = flags.DEFINE_list("num", ["300", "2000"], "Sample counts N (one row each).")
-_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed (sample i uses fold_in(seed, i)).")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: each run's config).")
-_OUT = flags.DEFINE_string("out_dir", "runs/bench_vae", "Output directory.")
-_NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics "
-                                 "(0: the whole split).")
-_NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
-flags.mark_flags_as_required(["workdirs"])
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _WORKDIRS, _NUM, _SEED, _DATA_DIR, _OUT, _NUM_REAL, _NETS
+    _WORKDIRS = flags.DEFINE_list("workdirs", None, "Trained VAE workdirs (objective 'vae').")
+    _NUM = flags.DEFINE_list("num", ["300", "2000"], "Sample counts N (one row each).")
+    _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed (sample i uses fold_in(seed, i)).")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: each run's config).")
+    _OUT = flags.DEFINE_string("out_dir", "runs/bench_vae", "Output directory.")
+    _NUM_REAL = flags.DEFINE_integer("num_real", 10000, "Training images of the reference statistics "
+                                     "(0: the whole split).")
+    _NETS = flags.DEFINE_list("feature_nets", [], bc.FEATURE_NETS_HELP)
 
 
 def markdown(rows, meta) -> str:
@@ -88,4 +91,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
+    flags.mark_flags_as_required(["workdirs"])
     app.run(main)

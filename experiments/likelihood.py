@@ -21,13 +21,16 @@ from experiments.sampling import load_objective_and_params
 from gen_jax.data import load_dataset
 from gen_jax.samplers.ode import bits_per_dim, log_likelihood
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Trained diffusion workdir.")
-_NUM = flags.DEFINE_integer("num", 64, "Test images to evaluate.")
-_BATCH = flags.DEFINE_integer("batch_size", 16, "Images per device call.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the dequantisation noise and Hutchinson probes.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
-_RTOL = flags.DEFINE_float("rtol", 1e-4, "ODE solver relative tolerance.")
-flags.mark_flags_as_required(["workdir"])
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _WORKDIR, _NUM, _BATCH, _SEED, _DATA_DIR, _RTOL
+    _WORKDIR = flags.DEFINE_string("workdir", None, "Trained diffusion workdir.")
+    _NUM = flags.DEFINE_integer("num", 64, "Test images to evaluate.")
+    _BATCH = flags.DEFINE_integer("batch_size", 16, "Images per device call.")
+    _SEED = flags.DEFINE_integer("seed", 0, "Seed of the dequantisation noise and Hutchinson probes.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory (default: the run's config).")
+    _RTOL = flags.DEFINE_float("rtol", 1e-4, "ODE solver relative tolerance.")
 
 
 def _check_flags() -> None:
@@ -83,4 +86,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
+    flags.mark_flags_as_required(["workdir"])
     cli.run(main)

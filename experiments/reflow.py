@@ -17,13 +17,18 @@ from absl import app, flags, logging
 from gen_jax.data.pairs import save_pairs
 from gen_jax.flow.reflow import generate_pairs
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Trained flow (experiments.main workdir).")
-_NUM = flags.DEFINE_integer("num", 10000, "Pairs to draw.")
-_STEPS = flags.DEFINE_integer("steps", 20, "ODE solver steps per pair.")
-_SAMPLER = flags.DEFINE_string("sampler", "rf_euler", "Sampler of the pairs (any of gen_jax.samplers.SAMPLERS).")
-_SEED = flags.DEFINE_integer("seed", 0, "Pair b uses fold_in(PRNGKey(seed), b).")
-_BATCH = flags.DEFINE_integer("batch_size", 500, "Pairs per device call.")
-_OUT = flags.DEFINE_string("out", None, "Output .npz (default WORKDIR/reflow_pairs.npz).")
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _WORKDIR, _NUM, _STEPS, _SAMPLER, _SEED, _BATCH, _OUT
+    _WORKDIR = flags.DEFINE_string("workdir", None, "Trained flow (experiments.main workdir).")
+    _NUM = flags.DEFINE_integer("num", 10000, "Pairs to draw.")
+    _STEPS = flags.DEFINE_integer("steps", 20, "ODE solver steps per pair.")
+    _SAMPLER = flags.DEFINE_string("sampler", "rf_euler",
+                                   "Sampler of the pairs (any of gen_jax.samplers.SAMPLERS).")
+    _SEED = flags.DEFINE_integer("seed", 0, "Pair b uses fold_in(PRNGKey(seed), b).")
+    _BATCH = flags.DEFINE_integer("batch_size", 500, "Pairs per device call.")
+    _OUT = flags.DEFINE_string("out", None, "Output .npz (default WORKDIR/reflow_pairs.npz).")
 
 
 def main(argv):
@@ -43,5 +48,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flags_as_required(["workdir"])
     app.run(main)

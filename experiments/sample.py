@@ -37,65 +37,74 @@ from gen_jax.samplers import SAMPLERS
 from gen_jax.samplers.common import SPACINGS
 from gen_jax.utils.images import save_grid, to_uint8
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (run.json + checkpoints/).")
-_SAMPLER = flags.DEFINE_string("sampler", None, f"Sampler, one of {list(SAMPLERS)} (default: the "
-                               "run's config.sampler.name).")
-_STEPS = flags.DEFINE_integer("steps", None, "Sampler steps, >= 1 (default: T for ddpm on a DDPM "
-                              "run, else the config's sampler.num_steps).")
-_ETA = flags.DEFINE_float("eta", None, "η in [0, 1] of ddim (default 0) and euler_ancestral (default 1).")
-_SPACING = flags.DEFINE_enum("spacing", None, list(SPACINGS), "Timestep spacing of the VP-view "
-                             "samplers (default: the config's).")
-_SHIFT = flags.DEFINE_float("shift", None, "SD3 time shift (> 0) of rf_euler / rf_heun.")
-_NUM = flags.DEFINE_integer("num", 100, "Number of samples (>= 1).")
-_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
-_BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call (global, >= 1).")
-_OUT = flags.DEFINE_string("out", "generated.npz", "Output .npz (relative paths go in --workdir).")
-_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing --out file.")
-_CLASS = flags.DEFINE_integer("class", None, "Class label for all samples (conditional models; "
-                              "default: labels cycle through the classes).")
-_GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale w: 0 unconditional, "
-                               "1 conditional (default), >1 guided.")
-_NEG = flags.DEFINE_integer("negative_class", None, "CFG negative conditioning: guide away from "
-                            "this class instead of from the unconditional model (needs --guidance).")
-_CLF = flags.DEFINE_string("classifier_workdir", None, "Workdir of a noise-conditional classifier "
-                           "(configs/classifier_mnist.py) for classifier guidance.")
-_CLF_SCALE = flags.DEFINE_float("classifier_scale", 1.0, "Classifier-guidance scale s.")
-_STEP = flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
-_INIT = flags.DEFINE_string("init-image", None, "Image to edit: a PNG/JPEG path or test:INDEX / "
-                            "train:INDEX from the run's dataset. Alone: img2img at --strength; "
-                            "with --mask: inpainting; super-resolution runs: with --upscale, the "
-                            "image to upscale; CycleGAN runs: the image to translate.")
-_MASK = flags.DEFINE_string("mask", None, f"Inpainting mask: one of {MASKS} (the part kept) or an "
-                            "image whose white pixels are kept.")
-_STRENGTH = flags.DEFINE_float("strength", 0.6, "img2img/SDEdit strength in [0, 1].")
-_JUMP = flags.DEFINE_integer("jump_length", 1, "RePaint jump length (inpainting).")
-_RESAMPLE = flags.DEFINE_integer("jump_n_sample", 1, "RePaint resamplings per jump (1: none).")
-_INTERP = flags.DEFINE_integer("interpolate", 0, "GANs: a slerp grid of --num rows with this many "
-                               "columns, row r from the latent of sample 2r to that of 2r+1 (0: off).")
-_TRUNC = flags.DEFINE_float("truncation", None, "GANs with a style generator (stylegan2): truncation "
-                            "ψ, w = w_avg + ψ·(w - w_avg) (default: the config's sampler.truncation).")
-_PROMPT = flags.DEFINE_multi_string("prompt", None, "Text-to-image runs: the prompt (repeat the flag "
-                                    "for several; they cycle over the samples). Default: the run's "
-                                    "text.preview_prompts.")
-_CONTROL = flags.DEFINE_string("control-image", None, "ControlNet runs: the image whose condition "
-                               "map (edges or mask, as trained) the samples follow: a PNG/JPEG path "
-                               "or test:INDEX / train:INDEX from the run's dataset.")
-_CASCADE = flags.DEFINE_string("cascade_from", None, "Super-resolution runs: the workdir of a base "
-                               "run (an iterative family sampling at the SR model's low-res shape) "
-                               "whose --num samples the SR model upscales.")
-_BASE_SAMPLER = flags.DEFINE_string("base_sampler", None, "--cascade_from: the base stage's sampler "
-                                    "(default: the base run's config.sampler.name).")
-_BASE_STEPS = flags.DEFINE_integer("base_steps", None, "--cascade_from: the base stage's steps, >= 1 "
-                                   "(default: as --steps, for the base run).")
-_UPSCALE = flags.DEFINE_bool("upscale", False, "Super-resolution runs: upscale --init-image (box-"
-                             "downsampled to the model's low-res size unless given at that size), "
-                             "--num samples of it.")
-_AUG = flags.DEFINE_float("aug_level", None, "Super-resolution runs: noise-augmentation level of the "
-                          "low-res input in [0, 1] (process time; 0: clean; default: the run's "
-                          "sampler.aug_level).")
-_DIRECTION = flags.DEFINE_enum("direction", None, ["a2b", "b2a"], "CycleGAN runs: translate domain A "
-                               "to B (a2b, default) or B to A.")
-flags.mark_flags_as_required(["workdir"])
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _WORKDIR, _SAMPLER, _STEPS, _ETA, _SPACING, _SHIFT, _NUM, _SEED, _BATCH, _OUT
+    global _OVERWRITE, _CLASS, _GUIDANCE, _NEG, _CLF, _CLF_SCALE, _STEP, _INIT, _MASK, _STRENGTH
+    global _JUMP, _RESAMPLE, _INTERP, _TRUNC, _PROMPT, _CONTROL, _CASCADE, _BASE_SAMPLER
+    global _BASE_STEPS, _UPSCALE, _AUG, _DIRECTION
+    if "_WORKDIR" in globals():  # already defined in this process
+        return
+    _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (run.json + checkpoints/).")
+    _SAMPLER = flags.DEFINE_string("sampler", None, f"Sampler, one of {list(SAMPLERS)} (default: the "
+                                   "run's config.sampler.name).")
+    _STEPS = flags.DEFINE_integer("steps", None, "Sampler steps, >= 1 (default: T for ddpm on a DDPM "
+                                  "run, else the config's sampler.num_steps).")
+    _ETA = flags.DEFINE_float("eta", None, "η in [0, 1] of ddim (default 0) and euler_ancestral "
+                              "(default 1).")
+    _SPACING = flags.DEFINE_enum("spacing", None, list(SPACINGS), "Timestep spacing of the VP-view "
+                                 "samplers (default: the config's).")
+    _SHIFT = flags.DEFINE_float("shift", None, "SD3 time shift (> 0) of rf_euler / rf_heun.")
+    _NUM = flags.DEFINE_integer("num", 100, "Number of samples (>= 1).")
+    _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+    _BATCH = flags.DEFINE_integer("batch_size", 500, "Samples per device call (global, >= 1).")
+    _OUT = flags.DEFINE_string("out", "generated.npz", "Output .npz (relative paths go in --workdir).")
+    _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing --out file.")
+    _CLASS = flags.DEFINE_integer("class", None, "Class label for all samples (conditional models; "
+                                  "default: labels cycle through the classes).")
+    _GUIDANCE = flags.DEFINE_float("guidance", None, "Classifier-free guidance scale w: 0 unconditional, "
+                                   "1 conditional (default), >1 guided.")
+    _NEG = flags.DEFINE_integer("negative_class", None, "CFG negative conditioning: guide away from "
+                                "this class instead of from the unconditional model (needs --guidance).")
+    _CLF = flags.DEFINE_string("classifier_workdir", None, "Workdir of a noise-conditional classifier "
+                               "(configs/classifier_mnist.py) for classifier guidance.")
+    _CLF_SCALE = flags.DEFINE_float("classifier_scale", 1.0, "Classifier-guidance scale s.")
+    _STEP = flags.DEFINE_integer("checkpoint_step", None, "Checkpoint step (default: latest).")
+    _INIT = flags.DEFINE_string("init-image", None, "Image to edit: a PNG/JPEG path or test:INDEX / "
+                                "train:INDEX from the run's dataset. Alone: img2img at --strength; "
+                                "with --mask: inpainting; super-resolution runs: with --upscale, the "
+                                "image to upscale; CycleGAN runs: the image to translate.")
+    _MASK = flags.DEFINE_string("mask", None, f"Inpainting mask: one of {MASKS} (the part kept) or an "
+                                "image whose white pixels are kept.")
+    _STRENGTH = flags.DEFINE_float("strength", 0.6, "img2img/SDEdit strength in [0, 1].")
+    _JUMP = flags.DEFINE_integer("jump_length", 1, "RePaint jump length (inpainting).")
+    _RESAMPLE = flags.DEFINE_integer("jump_n_sample", 1, "RePaint resamplings per jump (1: none).")
+    _INTERP = flags.DEFINE_integer("interpolate", 0, "GANs: a slerp grid of --num rows with this many "
+                                   "columns, row r from the latent of sample 2r to that of 2r+1 (0: off).")
+    _TRUNC = flags.DEFINE_float("truncation", None, "GANs with a style generator (stylegan2): truncation "
+                                "ψ, w = w_avg + ψ·(w - w_avg) (default: the config's sampler.truncation).")
+    _PROMPT = flags.DEFINE_multi_string("prompt", None, "Text-to-image runs: the prompt (repeat the flag "
+                                        "for several; they cycle over the samples). Default: the run's "
+                                        "text.preview_prompts.")
+    _CONTROL = flags.DEFINE_string("control-image", None, "ControlNet runs: the image whose condition "
+                                   "map (edges or mask, as trained) the samples follow: a PNG/JPEG path "
+                                   "or test:INDEX / train:INDEX from the run's dataset.")
+    _CASCADE = flags.DEFINE_string("cascade_from", None, "Super-resolution runs: the workdir of a base "
+                                   "run (an iterative family sampling at the SR model's low-res shape) "
+                                   "whose --num samples the SR model upscales.")
+    _BASE_SAMPLER = flags.DEFINE_string("base_sampler", None, "--cascade_from: the base stage's sampler "
+                                        "(default: the base run's config.sampler.name).")
+    _BASE_STEPS = flags.DEFINE_integer("base_steps", None, "--cascade_from: the base stage's steps, >= 1 "
+                                       "(default: as --steps, for the base run).")
+    _UPSCALE = flags.DEFINE_bool("upscale", False, "Super-resolution runs: upscale --init-image (box-"
+                                 "downsampled to the model's low-res size unless given at that size), "
+                                 "--num samples of it.")
+    _AUG = flags.DEFINE_float("aug_level", None, "Super-resolution runs: noise-augmentation level of the "
+                              "low-res input in [0, 1] (process time; 0: clean; default: the run's "
+                              "sampler.aug_level).")
+    _DIRECTION = flags.DEFINE_enum("direction", None, ["a2b", "b2a"], "CycleGAN runs: translate domain A "
+                                   "to B (a2b, default) or B to A.")
 
 
 def _usage(cond: bool, message: str) -> None:
@@ -497,6 +506,8 @@ def _interpolate(objective, params, labels, workdir, out):
 
 
 if __name__ == "__main__":
+    define_flags()
+    flags.mark_flags_as_required(["workdir"])
     from experiments import cli
 
     cli.run(main)

@@ -54,17 +54,23 @@ DEFAULTS = {
                     penultimate_weight=1.0),
 }
 
-_DATASET = flags.DEFINE_enum("dataset", None, sorted(DEFAULTS), "Dataset to train on.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder holding the datasets (else $GEN_JAX_DATA_DIR).")
-_STEPS = flags.DEFINE_integer("steps", None, "Optimiser steps (default: per dataset).")
-_BATCH = flags.DEFINE_integer("batch_size", None, "Batch size (default: per dataset).")
-_LR = flags.DEFINE_float("learning_rate", None, "Peak AdamW learning rate (default: per dataset).")
-_WD = flags.DEFINE_float("weight_decay", None, "AdamW weight decay (default: per dataset).")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the initialisation, batch order and augmentation.")
-_OUT = flags.DEFINE_string("out", None, "Folder for the weights and JSON (default: gen_jax/metrics/weights).")
-_EVAL_ONLY = flags.DEFINE_bool("eval_only", False, "Only re-evaluate the weights in --out and "
-                                "update their JSON record (accuracy, FID floor).")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints and logs (default: runs/classifier_{dataset}).")
+def define_flags():
+    """The command line's flags; defined only when run as a script, so that tests can import this
+    module beside other commands that define flags of the same names."""
+    global _DATASET, _DATA_DIR, _STEPS, _BATCH, _LR, _WD, _SEED, _OUT, _EVAL_ONLY, _WORKDIR
+    _DATASET = flags.DEFINE_enum("dataset", None, sorted(DEFAULTS), "Dataset to train on.")
+    _DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder holding the datasets (else $GEN_JAX_DATA_DIR).")
+    _STEPS = flags.DEFINE_integer("steps", None, "Optimiser steps (default: per dataset).")
+    _BATCH = flags.DEFINE_integer("batch_size", None, "Batch size (default: per dataset).")
+    _LR = flags.DEFINE_float("learning_rate", None, "Peak AdamW learning rate (default: per dataset).")
+    _WD = flags.DEFINE_float("weight_decay", None, "AdamW weight decay (default: per dataset).")
+    _SEED = flags.DEFINE_integer("seed", 0, "Seed of the initialisation, batch order and augmentation.")
+    _OUT = flags.DEFINE_string("out", None, "Folder for the weights and JSON (default: "
+                               "gen_jax/metrics/weights).")
+    _EVAL_ONLY = flags.DEFINE_bool("eval_only", False, "Only re-evaluate the weights in --out and "
+                                    "update their JSON record (accuracy, FID floor).")
+    _WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints and logs (default: "
+                                   "runs/classifier_{dataset}).")
 
 
 def random_crop_flip(x, key, pad: int = 4, flip: bool = True):
@@ -228,5 +234,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flag_as_required("dataset")
     app.run(main)

@@ -13,6 +13,7 @@ _DRIVER = """
 import json, sys
 from absl import flags
 from experiments import sample
+sample.define_flags()  # defined only under __main__ (or here)
 out = []
 for argv in json.loads(sys.argv[1]):
     flags.FLAGS.unparse_flags()
