@@ -45,8 +45,8 @@ def _model_space(images):
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _features(model: Classifier, taps: int, params, scales, images):
-    if taps == 0:
-        return model.apply({"params": params}, _model_space(images), method="features")
+    if taps == 0:  # the shipped taps-0 networks have scale 1; a _penultimate view keeps its group's
+        return model.apply({"params": params}, _model_space(images), method="features") / scales[0]
     pen, stages = model.apply({"params": params}, _model_space(images), method="stage_features")
     groups = [pen, *stages[:taps]]
     return jnp.concatenate([g / scales[i] for i, g in enumerate(groups)], axis=-1)
@@ -158,6 +158,9 @@ def predict_labels(net: FeatureNet, images, batch_size: int = 500) -> np.ndarray
     return np.concatenate(out)
 
 
+PENULTIMATE = "_penultimate"  # load_feature_net("mnist_penultimate"): penultimate features only
+
+
 def weights_path(dataset: str, weights_dir: str | None = None) -> str:
     return os.path.join(weights_dir or WEIGHTS_DIR, f"{dataset}_classifier.msgpack")
 
@@ -184,7 +187,14 @@ def save_feature_net(path: str, model: Classifier, params, dataset: str,
 
 def load_feature_net(dataset: str, weights_dir: str | None = None) -> FeatureNet:
     """The classifier trained on `dataset` ('mnist', 'fashion_mnist', 'cifar10'; 'mnist_v1' etc.
-    for the first GroupNorm networks), from {weights_dir or gen_jax/metrics/weights}/{dataset}_classifier.msgpack."""
+    for the first GroupNorm networks), from {weights_dir or gen_jax/metrics/weights}/{dataset}_classifier.msgpack.
+    'NAME_penultimate' (e.g. 'mnist_penultimate'): the same network with its penultimate
+    features only, without the stage means (docs/metrics.md: what those groups weigh)."""
+    if dataset.endswith(PENULTIMATE):
+        net = load_feature_net(dataset[:-len(PENULTIMATE)], weights_dir)
+        scale = 1.0 if net.scales is None else net.scales[0]
+        return dataclasses.replace(net, name=f"{dataset[:-len(PENULTIMATE)]}_classifier penultimate "
+                                   f"(acc {100 * net.test_accuracy:.1f}%)", taps=0, scales=(scale,))
     path = weights_path(dataset, weights_dir)
     if not os.path.exists(path):
         raise FileNotFoundError(

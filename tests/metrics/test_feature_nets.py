@@ -130,3 +130,16 @@ def test_real_vs_real_fid_is_far_below_mnist_vs_fashion(mnist_test):
     fid_real = fid_from_features(feats[:1000], feats[1000:])
     fid_other = fid_from_features(feats[:1000], feature_stats(net, fashion)[2])
     assert 10 * fid_real < fid_other, (fid_real, fid_other)
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_penultimate_view_is_the_shipped_networks_first_feature_group(name):
+    """load_feature_net('mnist_penultimate'): the same weights and scale, without the stage means:
+    exactly the shipped features' first 128 columns, for the same dataset."""
+    net, pen = load_feature_net(name), load_feature_net(name + "_penultimate")
+    assert net.taps == 2 and pen.taps == 0 and pen.feature_dim == net.model.feature_dim == 128
+    assert pen.dataset == net.dataset == name and "penultimate" in pen.name
+    x = np.random.default_rng(1).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    full = np.asarray(net.features(x))
+    np.testing.assert_allclose(pen.features(x), full[:, :128], rtol=1e-5, atol=1e-6)
+    assert np.abs(full[:, 128:]).max() > 0  # the dropped stage means are not empty
