@@ -124,8 +124,8 @@ def main(argv):
                                    labels=labels, guidance=r["guidance"], batch_size=_BATCH.value,
                                    fn=fn, on_batch=lambda sec, bs: times.append((sec, bs)))
         warm = times[1:] or times  # the first batch compiles
-        spec = sampler or "default"
-        if steps is not None and family != "vae":
+        spec = sampler or ("own sampler" if fn is None else f"own sampler, {steps} steps")
+        if sampler and steps is not None and family != "vae":
             spec += f" {steps}"
         if r["eta"]:
             spec += f" η={r['eta']:g}"
