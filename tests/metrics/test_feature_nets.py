@@ -143,3 +143,18 @@ def test_penultimate_view_is_the_shipped_networks_first_feature_group(name):
     full = np.asarray(net.features(x))
     np.testing.assert_allclose(pen.features(x), full[:, :128], rtol=1e-5, atol=1e-6)
     assert np.abs(full[:, 128:]).max() > 0  # the dropped stage means are not empty
+
+
+def test_feature_group_reweighting_keeps_or_drops_whole_groups():
+    """experiments.bench_feature_groups.reweighted: weight 1 keeps a group as shipped, 0 zeroes it."""
+    from experiments.bench_feature_groups import reweighted
+
+    net = load_feature_net("mnist")
+    x = np.random.default_rng(3).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    full = np.asarray(net.features(x))
+    pen = np.asarray(reweighted(net, (1, 0, 0)).features(x))
+    np.testing.assert_allclose(pen[:, :128], full[:, :128], rtol=1e-5, atol=1e-6)
+    assert not pen[:, 128:].any()
+    s0 = np.asarray(reweighted(net, (0, 1, 0)).features(x))
+    np.testing.assert_allclose(s0[:, 128:160], full[:, 128:160], rtol=1e-5, atol=1e-6)
+    assert not s0[:, :128].any() and not s0[:, 160:].any()
