@@ -19,7 +19,6 @@ Writes results.json, results.md (rewritten after every run) and samples_K.png pe
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 from absl import app, flags
@@ -50,18 +49,6 @@ def parse_run(spec: str) -> dict:
                 raise app.UsageError(f"--run={spec!r}: bad option {o!r}; expected STEPS (an integer), "
                                      f"eta=E or guidance=W") from None
     return out
-
-
-def _iterative(objective) -> bool:
-    """Whether the objective runs the sampler registry (its steps a runtime value); otherwise a
-    step count (MaskGIT's) is a static option."""
-    import inspect
-
-    from gen_jax.objective import sample_options
-
-    params = inspect.signature(objective.sample).parameters.values()
-    return "sampler" in sample_options(objective) and any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def markdown(rows, meta, nets) -> str:
@@ -114,7 +101,7 @@ def main(argv):
         classes = int(getattr(objective, "num_classes", 0) or 0)
         labels = (np.arange(_NUM.value) % classes).astype(np.int32) if classes else None
         times, fn = [], None
-        if r["num_steps"] is not None and not _iterative(objective):  # MaskGIT: a static step count
+        if r["num_steps"] is not None and not sampling.iterative(objective):  # MaskGIT: a static step count
             if r["sampler"] is not None:
                 raise app.UsageError(f"--run={r['workdir']}@{r['sampler']}: a {family} run has no sampler "
                                      f"choice; give its steps as WORKDIR@:STEPS")

@@ -30,7 +30,7 @@ from absl import app, flags, logging
 
 from experiments import build, multihost
 from experiments.workdir import load_run_info
-from experiments.sampling import (MASKS, generate, load_image, load_mask,  # noqa: F401
+from experiments.sampling import (MASKS, generate, iterative, load_image, load_mask,  # noqa: F401
                                   load_objective_and_params, sample_keys, sampler_fn)
 from gen_jax.objective import sample_options
 from gen_jax.samplers import SAMPLERS
@@ -178,13 +178,6 @@ def _default_eta(sampler: str | None) -> float:
     return 0.0
 
 
-def _iterative(objective) -> bool:
-    """Runs the samplers of the registry (its sample forwards their **options)."""
-    params = inspect.signature(objective.sample).parameters.values()
-    return "sampler" in sample_options(objective) and any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-
-
 def _choose_sampler(c, objective, family: str, state, sampler_flag, steps_flag, prefix: str = ""):
     """(sampler, steps) of a run: the flags' values (--{prefix}sampler, --{prefix}steps) or the
     config's, checked against the family and the run's noise table."""
@@ -195,7 +188,7 @@ def _choose_sampler(c, objective, family: str, state, sampler_flag, steps_flag, 
         sampler = student if student in SAMPLERS else None
         steps = steps_flag or (objective.student_steps_at(int(state.step))
                                if hasattr(objective, "student_steps_at") else None)
-    elif _iterative(objective):
+    elif iterative(objective):
         sampler = sampler_flag or c.sampler.name
         _usage(sampler in SAMPLERS, f"--{prefix}sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
         T = _table_size(objective)
@@ -211,7 +204,7 @@ def _choose_sampler(c, objective, family: str, state, sampler_flag, steps_flag, 
 def _plan(c, objective, family: str, state):
     """(sampler, steps, spacing, static options) for this run, checking every given flag against
     what the family and its sampler take."""
-    iterative = _iterative(objective)
+    is_iterative = iterative(objective)
     student = getattr(objective, "student_sampler", None)
     sampler, steps = _choose_sampler(c, objective, family, state, _SAMPLER.value, _STEPS.value)
     takes = sample_options(objective, sampler)
@@ -232,7 +225,7 @@ def _plan(c, objective, family: str, state):
                f"this is a {family} run with model {c.model.name!r}")
     spacing = _SPACING.value or c.sampler.get("spacing", "trailing")
     static = {"shift": _SHIFT.value} if _SHIFT.value is not None else {}
-    if not iterative and not student and _STEPS.value is not None:
+    if not is_iterative and not student and _STEPS.value is not None:
         static["num_steps"] = _STEPS.value
     if _TRUNC.value is not None:
         static["truncation"] = _TRUNC.value
@@ -427,7 +420,7 @@ def _cascade_base(sr):
     base_c, base, base_state, _ = load_objective_and_params(path)
     bfamily = base_c.objective.name
     own_inputs = {"lowres", "control_image", "known", "images"} & sample_options(base)
-    _usage(_iterative(base) and getattr(base, "tokenizer", None) is None and not own_inputs,
+    _usage(iterative(base) and getattr(base, "tokenizer", None) is None and not own_inputs,
            f"--cascade_from: the base run must be an iterative image family sampling from noise "
            f"(diffusion, flow, latent diffusion); {path} is a {bfamily} run")
     want = (sr.lowres_size, sr.lowres_size, sr.image_shape[2])

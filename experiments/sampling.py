@@ -4,6 +4,7 @@ experiments.sample and experiments.bench_samplers are thin command-line fronts o
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from functools import partial
@@ -39,6 +40,15 @@ def load_objective_and_params(workdir: str, step: int | None = None):
     if state is None:
         raise FileNotFoundError(f"no checkpoint in {os.path.join(workdir, 'checkpoints')}: train first")
     return c, objective, state, class_names
+
+
+def iterative(objective) -> bool:
+    """Whether the objective runs the samplers of the registry (its sample forwards their
+    **options; their step count is a runtime value). Otherwise a step count (MaskGIT's) is a
+    static option of sampler_fn."""
+    params = inspect.signature(objective.sample).parameters.values()
+    return "sampler" in sample_options(objective) and any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def sampler_fn(objective, sampler: str | None, spacing: str | None = "trailing",
