@@ -51,6 +51,36 @@ def parse_run(spec: str) -> dict:
     return out
 
 
+def run_samples(r: dict, c, objective, state, num: int, seed: int, batch_size: int, on_batch=None):
+    """(uint8 samples [num, H, W, C], a label of the sampling) of one parsed --run: the family's own
+    sampler unless r names one (a VAE: its prior), labels i % classes for class-conditional runs; a
+    non-iterative run's steps (MaskGIT's) are a static option."""
+    from experiments import sampling
+
+    family = c.objective.name
+    sampler = r["sampler"] or ("prior" if family == "vae" else None)
+    steps = r["num_steps"] if r["num_steps"] is not None else (1 if family == "vae" else None)
+    classes = int(getattr(objective, "num_classes", 0) or 0)
+    labels = (np.arange(num) % classes).astype(np.int32) if classes else None
+    fn = None
+    if r["num_steps"] is not None and not sampling.iterative(objective):
+        if r["sampler"] is not None:
+            raise app.UsageError(f"--run={r['workdir']}@{r['sampler']}: a {family} run has no sampler "
+                                 f"choice; give its steps as WORKDIR@:STEPS")
+        fn = sampling.sampler_fn(objective, None, "trailing", labels is not None, num_steps=steps)
+    images = sampling.generate(objective, state.ema_params, num=num, seed=seed, sampler=sampler,
+                               num_steps=None if fn else steps, eta=r["eta"], labels=labels,
+                               guidance=r["guidance"], batch_size=batch_size, fn=fn, on_batch=on_batch)
+    spec = sampler or ("own sampler" if fn is None else f"own sampler, {steps} steps")
+    if sampler and steps is not None and family != "vae":
+        spec += f" {steps}"
+    if r["eta"]:
+        spec += f" η={r['eta']:g}"
+    if r["guidance"] != 1.0:
+        spec += f" w={r['guidance']:g}"
+    return images, spec
+
+
 def markdown(rows, meta, nets) -> str:
     table = bc.markdown_table(rows, [
         ("run", "label"), ("family", "family"), ("training steps", "step"), ("sampler", "sampler"),
@@ -86,38 +116,19 @@ def main(argv):
                                  f"on {dataset!r}; compare runs of one dataset")
     data_dir = _DATA_DIR.value or loaded[0][0].data.dir or None
     nets = bc.feature_nets(dataset, _NETS.value)
-    net, first = next(iter(nets.values())), next(iter(nets))
+    net, first = next(iter(nets.values())), next(iter(nets))  # the usual keys
     refs, num_real = bc.references(nets, dataset, data_dir, _NUM.value, _NUM_REAL.value)
     test = bc.real_images(dataset, data_dir, "test", _NUM.value, seed=0)
-    floors = {first: bc.fid_to(net, test, refs[first]),
-              **{k: bc.fid_to(n, test, refs[k]) for k, n in list(nets.items())[1:]}}
+    floors = {k: bc.fid_to(n, test, refs[k]) for k, n in nets.items()}
     meta = {"dataset": dataset, "num": _NUM.value, "num_real": num_real, "seed": _SEED.value,
             "feature_nets": bc.net_names(nets), "nets": list(nets), "floors": floors, **bc.run_info()}
     rows = []
     for k, (r, (c, objective, state, _)) in enumerate(zip(runs, loaded)):
         family = c.objective.name
-        sampler = r["sampler"] or ("prior" if family == "vae" else None)
-        steps = r["num_steps"] if r["num_steps"] is not None else (1 if family == "vae" else None)
-        classes = int(getattr(objective, "num_classes", 0) or 0)
-        labels = (np.arange(_NUM.value) % classes).astype(np.int32) if classes else None
-        times, fn = [], None
-        if r["num_steps"] is not None and not sampling.iterative(objective):  # MaskGIT: a static step count
-            if r["sampler"] is not None:
-                raise app.UsageError(f"--run={r['workdir']}@{r['sampler']}: a {family} run has no sampler "
-                                     f"choice; give its steps as WORKDIR@:STEPS")
-            fn = sampling.sampler_fn(objective, None, "trailing", labels is not None, num_steps=steps)
-        images = sampling.generate(objective, state.ema_params, num=_NUM.value, seed=_SEED.value,
-                                   sampler=sampler, num_steps=None if fn else steps, eta=r["eta"],
-                                   labels=labels, guidance=r["guidance"], batch_size=_BATCH.value,
-                                   fn=fn, on_batch=lambda sec, bs: times.append((sec, bs)))
+        times = []
+        images, spec = run_samples(r, c, objective, state, _NUM.value, _SEED.value, _BATCH.value,
+                                   on_batch=lambda sec, bs: times.append((sec, bs)))
         warm = times[1:] or times  # the first batch compiles
-        spec = sampler or ("own sampler" if fn is None else f"own sampler, {steps} steps")
-        if sampler and steps is not None and family != "vae":
-            spec += f" {steps}"
-        if r["eta"]:
-            spec += f" η={r['eta']:g}"
-        if r["guidance"] != 1.0:
-            spec += f" w={r['guidance']:g}"
         row = {"label": os.path.basename(os.path.normpath(r["workdir"])), "family": family,
                "workdir": r["workdir"], "step": int(np.asarray(state.step)), "sampler": spec,
                "num": len(images), **bc.scores(net, images, refs[first]), **bc.extra_fids(nets, images, refs),

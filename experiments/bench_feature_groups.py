@@ -36,7 +36,7 @@ def main(argv):
     import jax
 
     from experiments import sampling
-    from experiments.bench_families import parse_run
+    from experiments.bench_families import parse_run, run_samples
     from gen_jax.metrics.feature_nets import load_feature_net
     from gen_jax.utils.images import to_uint8
 
@@ -54,12 +54,8 @@ def main(argv):
         c, obj, state, _ = sampling.load_objective_and_params(r["workdir"])
         if c.data.name != "mnist":
             raise app.UsageError(f"--run: {r['workdir']} was trained on {c.data.name!r}, not MNIST")
-        vae = c.objective.name == "vae"
-        classes = int(getattr(obj, "num_classes", 0) or 0)
-        sets[f"{os.path.basename(os.path.normpath(r['workdir']))} samples"] = sampling.generate(
-            obj, state.ema_params, num=n, seed=0, sampler=r["sampler"] or ("prior" if vae else None),
-            num_steps=r["num_steps"] or (1 if vae else None), eta=r["eta"], guidance=r["guidance"],
-            labels=(np.arange(n) % classes).astype(np.int32) if classes else None, batch_size=500)
+        sets[f"{os.path.basename(os.path.normpath(r['workdir']))} samples"] = run_samples(
+            r, c, obj, state, n, 0, 500)[0]
     net = load_feature_net("mnist")
     nets = [(label, net if w is None else reweighted(net, w)) for label, w in GROUPS]
     nets.append(("mnist_v1", load_feature_net("mnist_v1")))
