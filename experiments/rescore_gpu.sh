@@ -15,7 +15,8 @@
 #                 DDIM eta=1, DPM-Solver++ at 5-50 NFE, DDPM 1000), and the CFG sweep (w 0-8)
 #   gans          docs/gans.md: MNIST targets (WGAN-GP 500, StyleGAN2-style 300; DCGAN from
 #                 vae_gan), stability over seeds 0-2 (DCGAN, WGAN-GP, DDPM 400 on 500 samples),
-#                 Fashion-MNIST targets; 10,000 samples per GAN
+#                 Fashion-MNIST targets; 10,000 samples per GAN. Its three steps run alone as the
+#                 parts gan_targets, gan_stability and gan_fashion
 #   vae_prior     docs/latent_diffusion.md 100-step VAEs (MNIST, Fashion-MNIST), N = 300 and 1,000
 #
 # usage: experiments/rescore_gpu.sh WORKDIR [PART ...]     (no PART: all, in the order above)
@@ -175,20 +176,33 @@ part_samplers() {
         --feature_nets=$NETS
 }
 
-part_gans() {
-    local steps
-    steps=dcgan:"$(st 1500)",wgan_gp:"$(st 500)",ddpm:"$(st 1000)",stylegan2:"$(st 300)"
+gan_steps() { echo dcgan:"$(st 1500)",wgan_gp:"$(st 500)",ddpm:"$(st "${1:-1000}")",stylegan2:"$(st 300)"; }
+
+part_gan_targets() {
     run gan_targets_mnist "$W/bench_gan/targets.json" "$PY" -m experiments.bench_gan --mode=targets \
         --data_dir="$D" --out_dir="$W/bench_gan" --seeds=0 --models=dcgan,wgan_gp,stylegan2 --channels=16 \
-        --model_steps="$steps" --num="$(n 10000)" --num_real="$(nr 0)" --feature_nets=$NETS
+        --model_steps="$(gan_steps)" --num="$(n 10000)" --num_real="$(nr 0)" --feature_nets=$NETS
+}
+
+part_gan_stability() {
     run gan_stability "$W/bench_gan/stability.json" "$PY" -m experiments.bench_gan --mode=stability \
-        --data_dir="$D" --out_dir="$W/bench_gan" --seeds=0,1,2 --channels=16 \
-        --model_steps=dcgan:"$(st 1500)",wgan_gp:"$(st 500)",ddpm:"$(st 400)",stylegan2:"$(st 300)" \
+        --data_dir="$D" --out_dir="$W/bench_gan" --seeds=0,1,2 --channels=16 --model_steps="$(gan_steps 400)" \
         --num="$(n 10000)" --ddpm_num="$(n 500)" --num_real="$(nr 0)" --feature_nets=$NETS
+}
+
+part_gan_fashion() {
     run gan_targets_fashion "$W/bench_gan/fashion_mnist/targets.json" "$PY" -m experiments.bench_gan \
         --mode=targets --dataset=fashion_mnist --data_dir="$D" --out_dir="$W/bench_gan" --seeds=0 \
-        --models=dcgan,wgan_gp,stylegan2 --channels=16 --model_steps="$steps" --num="$(n 10000)" \
+        --models=dcgan,wgan_gp,stylegan2 --channels=16 --model_steps="$(gan_steps)" --num="$(n 10000)" \
         --num_real="$(nr 0)" --feature_nets=$FNETS
+}
+
+part_gans() {  # each of the three runs even when one before it failed
+    local rc=0
+    part_gan_targets || rc=1
+    part_gan_stability || rc=1
+    part_gan_fashion || rc=1
+    return $rc
 }
 
 part_vae_prior() {
