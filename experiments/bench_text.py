@@ -44,7 +44,7 @@ def define_flags():
     """The command line's flags; defined only when run as a script, so that tests can import this
     module beside other commands that define flags of the same names."""
     global _WORKDIR, _GUIDANCE, _PER_CLASS, _TEMPLATE, _STEPS, _SAMPLER, _SEED, _BATCH, _NUM_REAL
-    global _GRID_COLS, _DATA_DIR, _PROMPTS, _OUT
+    global _GRID_COLS, _DATA_DIR, _PROMPTS, _OUT, _JUDGE_NET
     _WORKDIR = flags.DEFINE_string("workdir", None, "Trained text-to-image CIFAR-10 workdir.")
     _GUIDANCE = flags.DEFINE_list("guidance", ["0", "1", "2", "4", "8"], "CFG scales w.")
     _PER_CLASS = flags.DEFINE_integer("per_class", 50, "Samples per class prompt and scale.")
@@ -60,6 +60,9 @@ def define_flags():
     _PROMPTS = flags.DEFINE_multi_string("prompts", None, "Emoji runs: the emoji names to prompt "
                                          "(default: the run's text.preview_prompts).")
     _OUT = flags.DEFINE_string("out_dir", None, "Output directory (default WORKDIR/bench_text).")
+    _JUDGE_NET = flags.DEFINE_string("judge_net", None, "Feature network of the judge and the FID "
+                                     "(default: the dataset's; e.g. mnist_v1 or mnist_penultimate "
+                                     "for the digits).")
 
 
 def as_mnist(images):
@@ -74,12 +77,19 @@ def as_mnist(images):
 class Judge:
     """A feature classifier of gen_jax/metrics/weights with the map from the run's images to its inputs."""
 
-    def __init__(self, dataset: str):
+    def __init__(self, dataset: str, net_name: str | None = None):
+        """net_name: another feature network of the judge's image size (e.g. 'mnist_v1' for the
+        digits) in place of the dataset's default."""
         if dataset not in JUDGES:
             raise app.UsageError(f"--workdir: no judge for dataset {dataset!r}; expected one of {sorted(JUDGES)}")
-        net_name, self.transform, self.template = JUDGES[dataset]
+        default, self.transform, self.template = JUDGES[dataset]
+        net_name = net_name or default
         self.net = load_feature_net(net_name)
-        self.name = self.net.name + ("" if net_name == dataset else " on digits resized to MNIST's 28x28")
+        want = load_feature_net(default).image_shape if net_name != default else self.net.image_shape
+        if self.net.image_shape != want:
+            raise app.UsageError(f"--judge_net: {net_name!r} takes {self.net.image_shape} images; the "
+                                 f"{dataset} judge feeds it {want}")
+        self.name = self.net.name + ("" if default == dataset else " on digits resized to MNIST's 28x28")
 
     def predict(self, images):
         return predict_labels(self.net, self.transform(images))
@@ -165,7 +175,7 @@ def main(argv):
         real_stats, idx = None, []
         judge_acc = float(np.mean(judge.predict(judge.images) == np.arange(len(class_names))))
     else:
-        judge = Judge(c.data.name)
+        judge = Judge(c.data.name, _JUDGE_NET.value)
         class_names = [n.lower() for n in class_names]
         test = load_dataset(c.data.name, data_dir, "test")
         idx = np.sort(np.random.default_rng(_SEED.value).choice(

@@ -97,3 +97,19 @@ def test_emoji32_variant_is_valid_and_names_32x32_emoji():
     assert text_to_image.get_config("emoji32_smoke").data.name == "digits"
     with pytest.raises(ValueError, match="emoji32"):
         text_to_image.get_config("emoji16")
+
+
+def test_digit_judge_takes_another_mnist_feature_net_and_refuses_one_of_another_size():
+    from absl import app
+
+    from experiments.bench_text import Judge
+
+    digits = np.random.default_rng(0).integers(0, 17, (6, 8, 8, 1)).astype(np.uint8) * 15
+    default, v1 = Judge("digits"), Judge("digits", "mnist_v1")
+    assert default.net.name.startswith("mnist_classifier") and v1.net.name.startswith("mnist_v1")
+    assert "resized to MNIST" in v1.name and v1.template == "a {}"
+    # Same images and labels space, different features.
+    assert default.predict(digits).shape == v1.predict(digits).shape == (6,)
+    assert v1.net.feature_dim != default.net.feature_dim
+    with pytest.raises(app.UsageError, match="--judge_net: 'cifar10' takes"):
+        Judge("digits", "cifar10")
