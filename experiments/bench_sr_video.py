@@ -24,7 +24,7 @@ from experiments import bench_common as bc
 def define_flags():
     """The command line's flags; defined only when run as a script, so that tests can import this
     module beside other commands that define flags of the same names."""
-    global _TASK, _WORKDIR, _STEPS, _BATCH, _CHANNELS, _NUM, _SAMPLE_STEPS, _DATA_DIR, _OUT
+    global _NETS, _TASK, _WORKDIR, _STEPS, _BATCH, _CHANNELS, _NUM, _SAMPLE_STEPS, _DATA_DIR, _OUT
     _TASK = flags.DEFINE_enum("task", "sr", ["sr", "video"], "What to measure.")
     _WORKDIR = flags.DEFINE_string("run_dir", None, "Training workdir (resumed if present).")
     _STEPS = flags.DEFINE_integer("steps", 400, "Training steps.")
@@ -34,6 +34,8 @@ def define_flags():
     _SAMPLE_STEPS = flags.DEFINE_integer("sample_steps", 20, "DDIM steps at evaluation.")
     _DATA_DIR = flags.DEFINE_string("data_dir", None, "Data directory.")
     _OUT = flags.DEFINE_string("out", "runs/bench_sr_video", "Output folder for JSON, Markdown, pictures.")
+    _NETS = flags.DEFINE_list("feature_nets", ["mnist"], "MNIST feature networks of the FIDs (the "
+                              "first also labels the video frames), e.g. mnist,mnist_v1.")
 
 
 def _train(c, workdir):
@@ -86,15 +88,19 @@ def bench_sr(out):
                                                    jnp.asarray(low[s:s + n]), level), len(low), 100)
     sample_s = time.time() - t0
     outs["bicubic"] = np.clip(np.asarray(upsample(jnp.asarray(low), 28, "bicubic")), -1, 1)
-    net = load_feature_net("mnist")
+    nets = [load_feature_net(n) for n in _NETS.value]
     other = load_dataset("mnist", c.data.dir or None, "test").images[5000:5000 + len(test)]
+
+    def fids(x):  # "fid" in the first network, "fid_NAME" in each further one
+        return {("fid" if i == 0 else f"fid_{name}"): bc.fid_between(net, x, other)
+                for i, (name, net) in enumerate(zip(_NETS.value, nets))}
+
     for name, x in outs.items():
         label = "bicubic" if name == "bicubic" else f"SR diffusion (aug_level {name})"
         rows[label] = {"psnr": float(np.mean(psnr(x, test))), "ssim": float(np.mean(ssim(x, test))),
                        "consistency_mse": float(np.mean(consistency_mse(x, jnp.asarray(low)))),
-                       "fid": bc.fid_between(net, x, other)}
-    rows["ground truth"] = {"psnr": float("inf"), "ssim": 1.0, "consistency_mse": 0.0,
-                            "fid": bc.fid_between(net, test, other)}
+                       **fids(x)}
+    rows["ground truth"] = {"psnr": float("inf"), "ssim": 1.0, "consistency_mse": 0.0, **fids(test)}
     grid = np.concatenate([np.asarray(upsample(jnp.asarray(low[:10]), 28, "nearest")), outs["bicubic"][:10],
                            outs[0.0][:10], test[:10]])
     save_grid(os.path.join(out, "sr_mnist_grid.png"), to_uint8(grid), ncols=10)
@@ -102,7 +108,8 @@ def bench_sr(out):
             "channels": _CHANNELS.value, "train_seconds": round(train_s, 1),
             "sample_seconds_both_levels": round(sample_s, 1), "num_test": len(test),
             "sampler": f"ddim {_SAMPLE_STEPS.value} steps", "rows": rows,
-            "fid_reference": f"{len(test)} other MNIST test images (5000 on), mnist_classifier features"}
+            "fid_reference": f"{len(test)} other MNIST test images (5000 on), features: "
+                             + ", ".join(net.name for net in nets)}
 
 
 def bench_video(out):
@@ -139,7 +146,8 @@ def bench_video(out):
     predicted = _batched(lambda s, m: pred(state.ema_params, jax.random.fold_in(jax.random.PRNGKey(1), s),
                                            jnp.asarray(truth[s:s + m])), n, 32)
     copy_last = np.repeat(truth[:, k - 1:k], T, axis=1)
-    net = load_feature_net("mnist")
+    nets = [load_feature_net(n) for n in _NETS.value]
+    net = nets[0]
     crops_fake, crops_real = centre_crops(fake), centre_crops(real.images[:n])
     frame_labels = predict_labels(net, crops_fake).reshape(n, T)
     real_labels = predict_labels(net, crops_real).reshape(n, T)
@@ -151,6 +159,9 @@ def bench_video(out):
            "identity_real": identity_over_time(real_labels),
            "label_agreement_generated": float((frame_labels == labels[:, None]).mean()),
            "frame_fid_crops": bc.fid_between(net, crops_fake, crops_real),
+           **{f"frame_fid_crops_{name}": bc.fid_between(other, crops_fake, crops_real)
+              for name, other in zip(_NETS.value[1:], nets[1:])},
+           "feature_nets": [n.name for n in nets],
            "prediction": {"context_frames": k,
                           "mse_model": float(np.mean((predicted[:, k:] - truth[:, k:]) ** 2)),
                           "mse_copy_last_frame": float(np.mean((copy_last[:, k:] - truth[:, k:]) ** 2)),

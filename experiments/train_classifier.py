@@ -33,7 +33,7 @@ from gen_jax.metrics.frechet import frechet_distance
 from gen_jax.metrics.feature_nets import (WEIGHTS_DIR, FeatureNet, calibrate_scales,
                                           feature_stats, load_feature_net, predict_labels,
                                           save_feature_net, weights_path)
-from gen_jax.nn.classifier import POOLS, PRESETS
+from gen_jax.nn.classifier import POOLS, PRESETS, SPATIAL
 from gen_jax.train.loop import train
 from gen_jax.train.state import TrainState, create_state, gradient_step, make_optimizer
 
@@ -42,24 +42,26 @@ from gen_jax.train.state import TrainState, create_state, gradient_step, make_op
 # translations of up to 1 pixel, so a one-pixel shift barely registers) or "crop_flip" (4 pixels
 # and horizontal flips). penultimate_weight scales the penultimate group after the RMS
 # normalisation: on MNIST 0.5 brings the one-pixel shift from 2.0x to 1.5x the real-vs-real FID.
+# pool ("max" or the anti-aliased "blur") and spatial ("flatten" or "mean") choose the network's
+# downsampling and penultimate input (gen_jax/nn/classifier.py); docs/metrics.md has what they do.
 DEFAULTS = {
     "mnist": dict(steps=500, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
                   label_smoothing=0.0, augment="shift", norm=False, taps=2, penultimate_weight=0.5,
-                  pool="max"),
+                  pool="max", spatial="flatten"),
     "fashion_mnist": dict(steps=600, batch_size=128, learning_rate=3e-3, weight_decay=1e-4,
                           label_smoothing=0.1, augment="shift", norm=False, taps=2,
-                          penultimate_weight=1.0, pool="max"),
+                          penultimate_weight=1.0, pool="max", spatial="flatten"),
     # The GroupNorm design: on CIFAR-10 it passes the bars already (docs/metrics.md).
     "cifar10": dict(steps=1800, batch_size=128, learning_rate=3e-3, weight_decay=5e-4,
                     label_smoothing=0.1, augment="crop_flip", norm=True, taps=0,
-                    penultimate_weight=1.0, pool="max"),
+                    penultimate_weight=1.0, pool="max", spatial="flatten"),
 }
 
 def define_flags():
     """The command line's flags; defined only when run as a script, so that tests can import this
     module beside other commands that define flags of the same names."""
     global _DATASET, _DATA_DIR, _STEPS, _BATCH, _LR, _WD, _SEED, _OUT, _EVAL_ONLY, _WORKDIR
-    global _AUGMENT, _POOL, _TAPS, _PEN_WEIGHT
+    global _AUGMENT, _POOL, _SPATIAL, _TAPS, _PEN_WEIGHT
     _DATASET = flags.DEFINE_enum("dataset", None, sorted(DEFAULTS), "Dataset to train on.")
     _DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder holding the datasets (else $GEN_JAX_DATA_DIR).")
     _STEPS = flags.DEFINE_integer("steps", None, "Optimiser steps (default: per dataset).")
@@ -70,6 +72,8 @@ def define_flags():
                                    "'crop_flip' (default: per dataset).")
     _POOL = flags.DEFINE_enum("pool", None, list(POOLS), "Downsampling: 2x2 max-pool or the "
                               "anti-aliased 'blur' max-pool (default: per dataset).")
+    _SPATIAL = flags.DEFINE_enum("spatial", None, list(SPATIAL), "Penultimate input: the "
+                                 "flattened last map or its spatial mean (default: per dataset).")
     _TAPS = flags.DEFINE_integer("taps", None, "Stages whose spatial means join the penultimate "
                                  "features (default: per dataset).")
     _PEN_WEIGHT = flags.DEFINE_float("penultimate_weight", None, "Weight of the penultimate group "
@@ -162,10 +166,13 @@ def run(dataset: str, data_dir: str | None, out_dir: str, workdir: str, seed: in
         shift_pad(hp["augment"])  # a bad value fails here, before the data loads
     if hp["pool"] not in POOLS:
         raise ValueError(f"pool: expected one of {POOLS}, found {hp['pool']!r}")
+    if hp["spatial"] not in SPATIAL:
+        raise ValueError(f"spatial: expected one of {SPATIAL}, found {hp['spatial']!r}")
     train_ds = load_dataset(dataset, data_dir, "train")
     test_ds = load_dataset(dataset, data_dir, "test")
     image_shape = train_ds.images.shape[1:]
-    model = PRESETS[dataset](num_classes=train_ds.num_classes, norm=hp["norm"], pool=hp["pool"])
+    model = PRESETS[dataset](num_classes=train_ds.num_classes, norm=hp["norm"], pool=hp["pool"],
+                             spatial=hp["spatial"])
     tx, schedule = make_optimizer(hp["learning_rate"], warmup_steps=min(200, hp["steps"] // 10),
                                   weight_decay=hp["weight_decay"], decay_steps=hp["steps"])
     objective = ClassifierObjective(model, image_shape, tx, schedule, train_ds.num_classes,
@@ -212,7 +219,7 @@ def run(dataset: str, data_dir: str | None, out_dir: str, workdir: str, seed: in
         "command": (f"python -m experiments.train_classifier --dataset={dataset} --seed={seed}"
                     f"{flag_data_dir}" + "".join(f" --{k}={overrides[k]}" for k in
                                                  ("steps", "batch_size", "learning_rate",
-                                                  "weight_decay", "augment", "pool", "taps",
+                                                  "weight_decay", "augment", "pool", "spatial", "taps",
                                                   "penultimate_weight")
                                                  if overrides.get(k) is not None)),
     }
@@ -267,8 +274,8 @@ def main(argv):
     run(dataset, _DATA_DIR.value, _OUT.value or WEIGHTS_DIR,
         _WORKDIR.value or os.path.join("runs", f"classifier_{dataset}"), seed=_SEED.value,
         steps=_STEPS.value, batch_size=_BATCH.value, learning_rate=_LR.value,
-        weight_decay=_WD.value, augment=_AUGMENT.value, pool=_POOL.value, taps=_TAPS.value,
-        penultimate_weight=_PEN_WEIGHT.value)
+        weight_decay=_WD.value, augment=_AUGMENT.value, pool=_POOL.value, spatial=_SPATIAL.value,
+        taps=_TAPS.value, penultimate_weight=_PEN_WEIGHT.value)
 
 
 if __name__ == "__main__":

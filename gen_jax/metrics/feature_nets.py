@@ -33,7 +33,7 @@ from gen_jax.nn.classifier import Classifier
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 FORMAT = "gen_jax.classifier/1"
-_MODEL_FIELDS = ("num_classes", "channels", "convs_per_stage", "feature_dim", "norm", "pool")
+_MODEL_FIELDS = ("num_classes", "channels", "convs_per_stage", "feature_dim", "norm", "pool", "spatial")
 
 
 def _model_space(images):

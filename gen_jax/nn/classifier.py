@@ -17,6 +17,7 @@ from jax import lax
 from gen_jax.nn.layers import group_norm
 
 POOLS = ("max", "blur")
+SPATIAL = ("flatten", "mean")
 
 
 def downsample(h, pool: str = "max"):
@@ -43,7 +44,9 @@ class Backbone(nn.Module):
     layout that tells a 7 from a 1 (400 MNIST steps: 96.7% test accuracy pooled, 99.1% flattened).
     norm=False drops the GroupNorm (biased convs instead): with one group per channel it rescales
     every map per image, which hides blur and noise from the features (docs/metrics.md).
-    pool="blur" downsamples with the anti-aliased max-pool (`downsample`) instead of the 2×2 one.
+    pool="blur" downsamples with the anti-aliased max-pool (`downsample`) instead of the 2×2 one;
+    spatial="mean" averages the last map over space before the Dense (shift-invariant up to the
+    borders, at the cost of the layout) instead of flattening it.
     With return_stages=True also returns the spatial mean of each stage's last activation [B, c].
     """
 
@@ -52,6 +55,7 @@ class Backbone(nn.Module):
     feature_dim: int = 128
     norm: bool = True
     pool: str = "max"
+    spatial: str = "flatten"
 
     @nn.compact
     def __call__(self, x, return_stages: bool = False):
@@ -62,7 +66,12 @@ class Backbone(nn.Module):
                 h = nn.gelu(group_norm(c)(h) if self.norm else h)
             stages.append(h.mean(axis=(1, 2)))
             h = downsample(h, self.pool)
-        h = h.reshape(h.shape[0], -1)
+        if self.spatial == "mean":
+            h = h.mean(axis=(1, 2))
+        elif self.spatial == "flatten":
+            h = h.reshape(h.shape[0], -1)
+        else:
+            raise ValueError(f"spatial: expected one of {SPATIAL}, found {self.spatial!r}")
         out = nn.gelu(nn.Dense(self.feature_dim)(h))
         return (out, stages) if return_stages else out
 
@@ -80,10 +89,11 @@ class Classifier(nn.Module):
     dropout: float = 0.0
     norm: bool = True                # GroupNorm after each conv (False: biased convs, no norm)
     pool: str = "max"                # "max" or "blur" (anti-aliased; see `downsample`)
+    spatial: str = "flatten"         # "flatten" or "mean" (global average of the last map)
 
     def setup(self):
         self.backbone = Backbone(self.channels, self.convs_per_stage, self.feature_dim, self.norm,
-                                 self.pool)
+                                 self.pool, self.spatial)
         self.drop = nn.Dropout(self.dropout)
         self.head = nn.Dense(self.num_classes)
 

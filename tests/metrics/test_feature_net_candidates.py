@@ -34,19 +34,24 @@ def test_blur_pool_halves_like_max_pool_and_moves_less_under_a_one_pixel_shift()
         downsample(x, "avg")
 
 
-def test_pool_is_recorded_in_the_weights_file_and_old_files_default_to_max(tmp_path):
-    model = MNISTClassifier(norm=False, pool="blur")
+def test_pool_and_spatial_are_recorded_in_the_weights_file_and_old_files_default_to_max_flatten(tmp_path):
+    model = MNISTClassifier(norm=False, pool="blur", spatial="mean")
     params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))["params"]
     save_feature_net(str(tmp_path / "mnist_classifier.msgpack"), model, params, "mnist", (28, 28, 1),
                      0.5, taps=1, scales=[1.0, 2.0])
     net = load_feature_net("mnist", str(tmp_path))
-    assert net.model.pool == "blur" and net.taps == 1
+    assert net.model.pool == "blur" and net.model.spatial == "mean" and net.taps == 1
+    # The mean reduction feeds the Dense one vector of channels, whatever the map's size.
+    assert params["backbone"]["Dense_0"]["kernel"].shape == (64, 128)
     x = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
     want = model.apply({"params": params}, jnp.asarray(x, jnp.float32) / 127.5 - 1, method="features")
     np.testing.assert_allclose(net.features(x)[:, :128], np.asarray(want), rtol=1e-5, atol=1e-6)
     # The shipped weights were written before the field existed: they load as max-pool nets.
-    assert load_feature_net("mnist").model.pool == "max"
-    assert Classifier().pool == "max"
+    shipped = load_feature_net("mnist").model
+    assert shipped.pool == "max" and shipped.spatial == "flatten"
+    assert Classifier().pool == "max" and Classifier().spatial == "flatten"
+    with pytest.raises(ValueError, match="spatial: expected one of"):
+        Classifier(spatial="max").init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
 
 
 def test_shift_augmentation_width_and_bad_hyperparameters_fail_before_the_data_loads():
@@ -59,6 +64,8 @@ def test_shift_augmentation_width_and_bad_hyperparameters_fail_before_the_data_l
         train_classifier("mnist", "/nonexistent", "/tmp/unused", "/tmp/unused", augment="shift:-1")
     with pytest.raises(ValueError, match="pool: expected"):
         train_classifier("mnist", "/nonexistent", "/tmp/unused", "/tmp/unused", pool="mean")
+    with pytest.raises(ValueError, match="spatial: expected"):
+        train_classifier("mnist", "/nonexistent", "/tmp/unused", "/tmp/unused", spatial="gap")
     with pytest.raises(ValueError, match=r"unknown hyperparameters \['poool'\]"):
         train_classifier("mnist", "/nonexistent", "/tmp/unused", "/tmp/unused", poool="blur")
 
