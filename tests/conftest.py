@@ -24,3 +24,31 @@ SHARED_DATA = Path(os.environ.get("GEN_JAX_DATA_DIR", REPO.parent / "shared" / "
 @pytest.fixture(scope="session")
 def shared_data():
     return SHARED_DATA
+
+
+def _run_module(*args, timeout=900):
+    """python -m ARGS from the repo root (the repo on PYTHONPATH); returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=REPO,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def run_module():
+    """`run_module("experiments.X", "--flag=...")`: the command in a subprocess from the repo root."""
+    return _run_module
+
+
+@pytest.fixture(scope="session")
+def vae_smoke_run(tmp_path_factory):
+    """A two-step MNIST smoke VAE trained through `experiments.main` once per test process
+    (benches read it and write elsewhere)."""
+    if not (SHARED_DATA / "mnist").exists():
+        pytest.skip("needs ../shared/data/mnist")
+    wd = tmp_path_factory.mktemp("vae_smoke") / "vae"
+    r = _run_module("experiments.main", "--config=experiments/configs/vae_mnist.py:smoke",
+                   f"--workdir={wd}", f"--config.data.dir={SHARED_DATA}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return wd

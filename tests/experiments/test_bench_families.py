@@ -4,8 +4,6 @@ samples directly gives."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,20 +29,13 @@ def test_run_spec_parses_sampler_steps_and_options_and_names_a_bad_option():
         parse_run("runs/m@ddim:x")
 
 
-@pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
-def test_bench_families_scores_each_run_in_each_feature_net(tmp_path):
+def test_bench_families_scores_each_run_in_each_feature_net(tmp_path, run_module, vae_smoke_run):
     from experiments import bench_common as bc
     from experiments import sampling
     from gen_jax.metrics.feature_nets import load_feature_net
 
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    run = lambda *a: subprocess.run([sys.executable, "-m", *a], capture_output=True, text=True,  # noqa: E731
-                                    cwd=REPO, env=env, timeout=900)
-    wd, out = tmp_path / "vae", tmp_path / "bench"
-    r = run("experiments.main", "--config=experiments/configs/vae_mnist.py:smoke", f"--workdir={wd}",
-            f"--config.data.dir={DATA}")
-    assert r.returncode == 0, r.stderr[-3000:]
-    r = run("experiments.bench_families", f"--run={wd}", "--num=12", "--num_real=64",
+    wd, out = vae_smoke_run, tmp_path / "bench"
+    r = run_module("experiments.bench_families", f"--run={wd}", "--num=12", "--num_real=64",
             "--feature_nets=mnist,mnist_penultimate,mnist_v1", f"--data_dir={DATA}", f"--out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((out / "results.json").read_text())
@@ -64,6 +55,6 @@ def test_bench_families_scores_each_run_in_each_feature_net(tmp_path):
         assert row[key] == pytest.approx(bc.fid_to(net, images, ref), rel=1e-4), name
 
     # a missing workdir is named
-    r = run("experiments.bench_families", f"--run={wd}", "--run=/nonexistent/wd", "--num=12",
+    r = run_module("experiments.bench_families", f"--run={wd}", "--run=/nonexistent/wd", "--num=12",
             f"--data_dir={DATA}", f"--out_dir={out}")
     assert r.returncode != 0 and "no workdir '/nonexistent/wd'" in r.stderr

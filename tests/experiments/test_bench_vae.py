@@ -4,8 +4,6 @@ directly with load_feature_net("mnist_v1") gives."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,20 +12,13 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("GEN_JAX_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
-@pytest.mark.skipif(not (DATA / "mnist").exists(), reason="needs ../shared/data/mnist")
-def test_feature_nets_flag_adds_the_v1_fid_of_the_same_samples(tmp_path):
+def test_feature_nets_flag_adds_the_v1_fid_of_the_same_samples(tmp_path, run_module, vae_smoke_run):
     from experiments import bench_common as bc
     from experiments import sampling
     from gen_jax.metrics.feature_nets import load_feature_net
 
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    run = lambda *a: subprocess.run([sys.executable, "-m", *a], capture_output=True, text=True,  # noqa: E731
-                                    cwd=REPO, env=env, timeout=900)
-    wd, out = tmp_path / "vae", tmp_path / "bench"
-    r = run("experiments.main", "--config=experiments/configs/vae_mnist.py:smoke", f"--workdir={wd}",
-            f"--config.data.dir={DATA}")
-    assert r.returncode == 0, r.stderr[-3000:]
-    r = run("experiments.bench_vae", f"--workdirs={wd}", "--num=8,16", "--num_real=64",
+    wd, out = vae_smoke_run, tmp_path / "bench"
+    r = run_module("experiments.bench_vae", f"--workdirs={wd}", "--num=8,16", "--num_real=64",
             "--feature_nets=mnist,mnist_v1", f"--data_dir={DATA}", f"--out_dir={out}")
     assert r.returncode == 0, r.stderr[-3000:]
     rows = json.loads((out / "results.json").read_text())["rows"]
