@@ -63,23 +63,20 @@ def extractors(nets, inception_path):
     return out
 
 
-def bench_one(name, dataset, features_fn, data_dir, num_train, num_test, kid_subsets, seed) -> dict:
-    """Rows (one per corruption, the intact images first) and the bars for one features function."""
-    from gen_jax.metrics.feature_nets import extractor_stats
-
-    t0 = time.time()
+def corruption_cases(dataset, data_dir, num_train, num_test, seed):
+    """(training reference images, the indices of those whose features are the precision/recall
+    reference, [(family, strength, images)] with the intact test images first): the images every
+    feature network of `dataset` is scored on, built once per dataset."""
     train, test = load_dataset(dataset, data_dir, "train"), load_dataset(dataset, data_dir, "test")
     rng = np.random.default_rng(seed)
     # Random subsets: the CIFAR-10 copy is sorted by class.
     x_train = to_uint8(train.images[np.sort(rng.choice(len(train.images), min(num_train, len(train.images)), replace=False))])
     idx = np.sort(rng.choice(len(test.images), min(num_test, len(test.images)), replace=False))
     x_test, y_test = to_uint8(test.images[idx]), test.labels[idx]
+    ref_idx = rng.choice(len(x_train), min(len(x_test), len(x_train)), replace=False)
     # The mode-dropping rows resample from all test images of the kept classes.
     x_all, y_all = to_uint8(test.images), test.labels
-    mu_r, sigma_r, f_train = extractor_stats(features_fn, x_train)
-    f_ref = f_train[rng.choice(len(f_train), min(len(x_test), len(f_train)), replace=False)]
     key = jax.random.PRNGKey(seed)
-
     cases = [("real", 0, x_test)]
     for i, (family, (_, strengths)) in enumerate(corruptions.SUITE.items()):
         for j, s in enumerate(strengths):
@@ -89,6 +86,19 @@ def bench_one(name, dataset, features_fn, data_dir, num_train, num_test, kid_sub
             else:
                 x = corruptions.corrupt(family, s, x_test, y_test, k)
             cases.append((family, s, x))
+    return x_train, ref_idx, cases
+
+
+def bench_one(name, dataset, features_fn, data_dir, num_train, num_test, kid_subsets, seed,
+              images=None) -> dict:
+    """Rows (one per corruption, the intact images first) and the bars for one features function.
+    images: corruption_cases(...) of the same arguments, to share between networks."""
+    from gen_jax.metrics.feature_nets import extractor_stats
+
+    t0 = time.time()
+    x_train, ref_idx, cases = images or corruption_cases(dataset, data_dir, num_train, num_test, seed)
+    mu_r, sigma_r, f_train = extractor_stats(features_fn, x_train)
+    f_ref = f_train[ref_idx]
 
     rows = []
     for family, s, x in cases:
@@ -174,7 +184,7 @@ def main(argv):
     os.makedirs(os.path.join(_OUT.value, "nets"), exist_ok=True)
     settings = {"num_train": _NUM_TRAIN.value, "num_test": _NUM_TEST.value,
                 "kid_subsets": _KID_SUBSETS.value, "seed": _SEED.value}
-    results = []
+    results, images = [], {}  # the corrupted images, built once per dataset
     for name, dataset, fn in extractors(_NETS.value, _INCEPTION.value):
         cache = os.path.join(_OUT.value, "nets", name.split(" (")[0] + ".json")
         if _REUSE.value and os.path.exists(cache):
@@ -184,7 +194,11 @@ def main(argv):
                 print(f"{name}: reusing {cache}")
                 results.append(cached["result"])
                 continue
-        results.append(bench_one(name, dataset, fn, _DATA_DIR.value, **settings))
+        if dataset not in images:
+            images[dataset] = corruption_cases(dataset, _DATA_DIR.value, _NUM_TRAIN.value,
+                                               _NUM_TEST.value, _SEED.value)
+        results.append(bench_one(name, dataset, fn, _DATA_DIR.value, **settings,
+                                 images=images[dataset]))
         with open(cache, "w") as f:
             json.dump({"settings": settings, "result": results[-1]}, f, indent=1)
     meta = {"num_train": _NUM_TRAIN.value, "num_test": _NUM_TEST.value, "kid_subsets": _KID_SUBSETS.value,

@@ -30,7 +30,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from experiments import bench_common as bc
-from experiments.bench_metrics import bench_one
+from experiments.bench_metrics import bench_one, corruption_cases
 from experiments.train_classifier import DEFAULTS, run as train_classifier
 from gen_jax.metrics.feature_nets import load_feature_net, weights_path
 
@@ -81,6 +81,7 @@ def sweep(dataset, data_dir, out_dir, candidates, num_train=10000, num_test=2000
     on_candidate(results so far) runs after each candidate (main writes the tables there, so a
     run stopped part-way keeps what it finished)."""
     results = []
+    images = corruption_cases(dataset, data_dir, num_train, num_test, seed)  # shared by every view
     for spec in candidates:
         name, overrides = parse_candidate(spec, dataset)
         cdir = os.path.join(out_dir, name)
@@ -104,7 +105,7 @@ def sweep(dataset, data_dir, out_dir, candidates, num_train=10000, num_test=2000
             views.append(("penultimate", load_feature_net(dataset + "_penultimate", cdir)))
         for view, v in views:
             res = bench_one(f"{name} ({view})", dataset, v.features, data_dir, num_train, num_test,
-                            10, seed)
+                            10, seed, images=images)
             results.append({"candidate": name, "view": view, "overrides": overrides,
                             "hyperparameters": record["hyperparameters"],
                             "test_accuracy": record["test_accuracy"],
